@@ -1,0 +1,48 @@
+using Shears.Tensors;
+
+namespace Shears.Nn;
+
+/// <summary>
+/// One stage of a <see cref="Sequential"/> model. Tensors carry the batch as their first axis.
+/// A layer owns the tensors it returns (reused workspaces): a returned tensor stays valid until the
+/// layer's next Forward (for outputs) or Backward (for input gradients).
+/// </summary>
+public abstract class Layer
+{
+    protected Layer(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    public virtual IReadOnlyList<Parameter> Parameters => [];
+
+    /// <summary>The per-sample output shape for a per-sample input shape; throws when the input does not fit.</summary>
+    public abstract int[] OutputShape(ReadOnlySpan<int> inputShape);
+
+    /// <summary>Computes the output; when <paramref name="training"/> is set, keeps what Backward needs.</summary>
+    public abstract Tensor Forward(Tensor input, bool training);
+
+    /// <summary>
+    /// Writes parameter gradients (overwriting them) from the gradient of the loss with respect to the last
+    /// training Forward's output, and returns the gradient with respect to its input, or null when
+    /// <paramref name="needInputGradient"/> is false (the first layer skips that work).
+    /// </summary>
+    public abstract Tensor? Backward(Tensor outputGradient, bool needInputGradient);
+
+    protected static int[] BatchShape(int batch, ReadOnlySpan<int> sampleShape)
+    {
+        var s = new int[sampleShape.Length + 1];
+        s[0] = batch;
+        sampleShape.CopyTo(s.AsSpan(1));
+        return s;
+    }
+
+    protected InvalidOperationException BackwardWithoutForward() =>
+        new($"Layer '{Name}': Backward called without a training Forward before it.");
+
+    protected ArgumentException BadInput(string expected, ReadOnlySpan<int> got) =>
+        new($"Layer '{Name}' expects input {expected} but got [{string.Join(", ", got.ToArray())}].");
+}

@@ -1,0 +1,72 @@
+using System.Numerics.Tensors;
+using Shears.Tensors;
+
+namespace Shears.Nn;
+
+/// <summary>Fully connected layer, y = x·Wᵀ + b, with W stored [out, in] as PyTorch and ONNX Gemm(transB=1) do.</summary>
+public sealed class Linear : Layer
+{
+    private Tensor? _input;
+    private Tensor? _output;
+    private Tensor? _inputGradient;
+
+    public Linear(string name, int inputs, int outputs) : base(name)
+    {
+        if (inputs <= 0 || outputs <= 0) throw new ArgumentOutOfRangeException(nameof(inputs), $"Linear '{name}' needs positive sizes, got {inputs}→{outputs}.");
+        Inputs = inputs;
+        Outputs = outputs;
+        Weight = new Parameter(name + ".weight", new Tensor(outputs, inputs), prunable: true);
+        Bias = new Parameter(name + ".bias", new Tensor(outputs), prunable: false);
+    }
+
+    public int Inputs { get; }
+    public int Outputs { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+    public override IReadOnlyList<Parameter> Parameters => [Weight, Bias];
+
+    public override int[] OutputShape(ReadOnlySpan<int> inputShape)
+    {
+        if (inputShape.Length != 1 || inputShape[0] != Inputs) throw BadInput($"[{Inputs}]", inputShape);
+        return [Outputs];
+    }
+
+    public override Tensor Forward(Tensor input, bool training)
+    {
+        if (input.Rank != 2 || input.Dim(1) != Inputs) throw BadInput($"[batch, {Inputs}]", input.Shape);
+        int batch = input.Dim(0);
+        var y = Tensor.Reuse(ref _output, batch, Outputs);
+        Functional(input.ReadOnlySpan, Weight.Value.ReadOnlySpan, Bias.Value.ReadOnlySpan, batch, Inputs, Outputs, y.Span);
+        _input = training ? input : null;
+        return y;
+    }
+
+    /// <summary>y[batch×out] = x[batch×in]·Wᵀ + b.</summary>
+    public static void Functional(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, int batch, int inputs, int outputs, Span<float> y)
+    {
+        Gemm.Multiply(Transpose.No, Transpose.Yes, batch, outputs, inputs, x, inputs, w, inputs, y, outputs);
+        for (int r = 0; r < batch; r++)
+        {
+            var row = y.Slice(r * outputs, outputs);
+            TensorPrimitives.Add(row, b, row);
+        }
+    }
+
+    public override Tensor? Backward(Tensor outputGradient, bool needInputGradient)
+    {
+        var x = _input ?? throw BackwardWithoutForward();
+        int batch = x.Dim(0);
+        var dy = outputGradient.ReadOnlySpan;
+        // dW[out×in] = dYᵀ·X
+        Gemm.Multiply(Transpose.Yes, Transpose.No, Outputs, Inputs, batch, dy, Outputs, x.ReadOnlySpan, Inputs, Weight.Gradient.Span, Inputs);
+        // db = column sums of dY
+        var db = Bias.Gradient.Span;
+        db.Clear();
+        for (int r = 0; r < batch; r++) TensorPrimitives.Add(db, dy.Slice(r * Outputs, Outputs), db);
+        if (!needInputGradient) return null;
+        // dX[batch×in] = dY·W
+        var dx = Tensor.Reuse(ref _inputGradient, batch, Inputs);
+        Gemm.Multiply(Transpose.No, Transpose.No, batch, Inputs, Outputs, dy, Outputs, Weight.Value.ReadOnlySpan, Inputs, dx.Span, Inputs);
+        return dx;
+    }
+}

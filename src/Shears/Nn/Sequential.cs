@@ -1,0 +1,80 @@
+using Shears.Tensors;
+
+namespace Shears.Nn;
+
+/// <summary>
+/// The one model type: a chain of layers with a per-sample input shape. Training, pruning, export and the
+/// sparse inference form all start from it.
+/// </summary>
+public sealed class Sequential
+{
+    private readonly Layer[] _layers;
+    private readonly Parameter[] _parameters;
+
+    public Sequential(string name, int[] inputShape, params Layer[] layers)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (layers.Length == 0) throw new ArgumentException($"Model '{name}' has no layers.");
+        Name = name;
+        InputShape = (int[])inputShape.Clone();
+        _layers = layers;
+        // Validate the chain once, so a shape mistake surfaces at construction with the layer's name.
+        ReadOnlySpan<int> shape = InputShape;
+        foreach (var layer in layers) shape = layer.OutputShape(shape);
+        OutputShape = shape.ToArray();
+        _parameters = layers.SelectMany(l => l.Parameters).ToArray();
+        var duplicate = _parameters.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Model '{name}' has two parameters named '{duplicate.Key}'.");
+        var layerDuplicate = layers.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
+        if (layerDuplicate is not null) throw new ArgumentException($"Model '{name}' has two layers named '{layerDuplicate.Key}'.");
+    }
+
+    public string Name { get; }
+
+    /// <summary>Per-sample input shape, e.g. [1, 28, 28].</summary>
+    public int[] InputShape { get; }
+
+    /// <summary>Per-sample output shape, e.g. [10].</summary>
+    public int[] OutputShape { get; }
+
+    public int ClassCount => OutputShape[^1];
+
+    public IReadOnlyList<Layer> Layers => _layers;
+
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>The weights whose entries are connections a pruner may remove.</summary>
+    public IEnumerable<Parameter> PrunableParameters => _parameters.Where(p => p.Prunable);
+
+    public Parameter GetParameter(string name) =>
+        _parameters.FirstOrDefault(p => p.Name == name) ?? throw new KeyNotFoundException($"Model '{Name}' has no parameter '{name}'.");
+
+    /// <summary>Runs the batch [batch, ...InputShape] through every layer; the result is owned by the last layer.</summary>
+    public Tensor Forward(Tensor input, bool training)
+    {
+        if (input.Rank != InputShape.Length + 1 || !input.Shape[1..].SequenceEqual(InputShape))
+            throw new ArgumentException($"Model '{Name}' expects input [batch, {string.Join(", ", InputShape)}] but got {input}.");
+        var x = input;
+        foreach (var layer in _layers) x = layer.Forward(x, training);
+        return x;
+    }
+
+    /// <summary>Back-propagates the loss gradient through every layer, writing every parameter's gradient.</summary>
+    public void Backward(Tensor outputGradient)
+    {
+        var g = outputGradient;
+        for (int i = _layers.Length - 1; i >= 0; i--)
+            g = _layers[i].Backward(g, needInputGradient: i > 0)!;
+    }
+
+    /// <summary>Total connections (entries of prunable weights) and how many are kept.</summary>
+    public (long Total, long Kept) Connections()
+    {
+        long total = 0, kept = 0;
+        foreach (var p in PrunableParameters) { total += p.Count; kept += p.KeptCount; }
+        return (total, kept);
+    }
+
+    /// <summary>A copy of every parameter's value and mask, to restore later (checkpoints, pruning step-back).</summary>
+    public ModelState Snapshot() => ModelState.Capture(this);
+}
