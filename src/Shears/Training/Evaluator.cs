@@ -1,0 +1,55 @@
+using Shears.Data;
+using Shears.Nn;
+
+namespace Shears.Training;
+
+public sealed record EvaluationResult(int Count, int Correct, double Loss, int[,] ConfusionMatrix)
+{
+    public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
+}
+
+/// <summary>Inference over a dataset in large batches: accuracy, mean loss and the confusion matrix (rows: true class, columns: predicted).</summary>
+public static class Evaluator
+{
+    public static EvaluationResult Evaluate(Sequential model, Dataset data, int batchSize = 1000, CancellationToken cancellation = default)
+    {
+        int classes = model.ClassCount;
+        var confusion = new int[Math.Max(classes, data.ClassCount), classes];
+        int correct = 0;
+        double loss = 0;
+        int n = Math.Min(batchSize, Math.Max(1, data.Count));
+        var shape = new int[model.InputShape.Length + 1];
+        model.InputShape.CopyTo(shape, 1);
+        shape[0] = n;
+        var images = new Tensor(shape);
+        var labels = new int[n];
+        var indices = new int[n];
+        for (int start = 0; start < data.Count; start += n)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            int count = Math.Min(n, data.Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            shape[0] = count;
+            var x = count == n ? images : images.Reshape(shape);
+            data.CopyBatch(indices.AsSpan(0, count), x.Span, labels.AsSpan(0, count));
+            var logits = model.Forward(x, training: false);
+            for (int i = 0; i < count; i++)
+            {
+                var row = logits.ReadOnlySpan.Slice(i * classes, classes);
+                int predicted = ArgMax(row);
+                confusion[labels[i], predicted]++;
+                if (predicted == labels[i]) correct++;
+                loss += labels[i] < classes ? SoftmaxCrossEntropy.RowLoss(row, labels[i]) : double.PositiveInfinity;
+            }
+        }
+        return new EvaluationResult(data.Count, correct, data.Count == 0 ? 0 : loss / data.Count, confusion);
+    }
+
+    /// <summary>Index of the largest value; the first one on ties (as argmax in NumPy and PyTorch).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+}
