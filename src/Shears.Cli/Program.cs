@@ -1,0 +1,4 @@
+using Shears.Cli;
+using Spectre.Console;
+
+return await ShearsCli.RunAsync(args, AnsiConsole.Console, Console.Error);
