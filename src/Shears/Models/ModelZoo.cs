@@ -35,7 +35,16 @@ public static class ModelZoo
             new Linear("fc2", 300, 100), new Relu("relu2"),
             new Linear("fc3", 100, classes));
 
-    public static Sequential Cnn3(int[] inputShape, int classes) => throw new NotImplementedException();
+    /// <summary>CNN-3: conv 3×3×32 same → ReLU → max-pool 2 → conv 3×3×64 same → ReLU → max-pool 2 → fully connected.</summary>
+    public static Sequential Cnn3(int[] inputShape, int classes)
+    {
+        if (inputShape.Length != 3) throw new ArgumentException($"cnn3 needs [C, H, W] images, got [{string.Join(", ", inputShape)}].");
+        int h = inputShape[1] / 2 / 2, w = inputShape[2] / 2 / 2;
+        return new("cnn3", inputShape,
+            new Conv2d("conv1", inputShape[0], 32, 3, padding: 1), new Relu("relu1"), new MaxPool2d("pool1", 2),
+            new Conv2d("conv2", 32, 64, 3, padding: 1), new Relu("relu2"), new MaxPool2d("pool2", 2),
+            new Flatten("flatten"), new Linear("fc", 64 * h * w, classes));
+    }
 
     private static int Pixels(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 }

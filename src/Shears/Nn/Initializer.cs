@@ -11,7 +11,7 @@ public static class Initializer
             (Parameter? w, Parameter? b, int fanIn) = layer switch
             {
                 Linear l => (l.Weight, l.Bias, l.Inputs),
-                //CONV
+                Conv2d c => (c.Weight, c.Bias, c.InChannels * c.Kernel * c.Kernel),
                 _ => ((Parameter?)null, (Parameter?)null, 0),
             };
             if (w is null) continue;
