@@ -1,0 +1,206 @@
+using System.Runtime.CompilerServices;
+
+namespace Shears.Tensors;
+
+/// <summary>A validated GEMM call: raw pointers into memory the caller keeps pinned for the call.</summary>
+internal unsafe readonly struct GemmArgs
+{
+    public readonly float* A, B, C;
+    public readonly nint Lda, Ldb, Ldc;
+    public readonly bool TransA, TransB;
+    public readonly int M, N, K;
+    public readonly float Beta;
+
+    public GemmArgs(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, float beta)
+    {
+        TransA = transA; TransB = transB; M = m; N = n; K = k;
+        A = a; Lda = lda; B = b; Ldb = ldb; C = c; Ldc = ldc; Beta = beta;
+    }
+}
+
+/// <summary>
+/// GotoBLAS/BLIS-style blocked SGEMM over one micro-kernel <typeparamref name="TK"/>:
+/// jc (NC columns) → pc (KC steps, pack B) → ic (MC rows, pack A) → jr (NR) → ir (MR) → kernel.
+/// The k blocking depends on K and the kernel only, and each C element is always updated by the same
+/// sequence of operations, so the result does not depend on how the work is split across threads.
+/// </summary>
+internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
+{
+    /// <summary>Problems with fewer multiply-adds than this run on the calling thread.</summary>
+    private const long ParallelThreshold = 1L << 20;
+
+    /// <summary>Estimated cost of packing one float, in kernel multiply-adds (for choosing the split).</summary>
+    private const long PackCost = 8;
+
+    public static int PackASize => TK.MC * TK.KC;
+
+    public static int PackBSize => TK.KC * TK.NC;
+
+    public static void Multiply(in GemmArgs g)
+    {
+        int threads = ForkJoin.Threads;
+        long work = (long)g.M * g.N * g.K;
+        int tilesM = (g.M + TK.MR - 1) / TK.MR;
+        int tilesN = (g.N + TK.NR - 1) / TK.NR;
+        if (threads == 1 || work < ParallelThreshold || (tilesM < 2 && tilesN < 2))
+        {
+            var ws = GemmWorkspace.Rent();
+            try { Run(g, 0, g.M, 0, g.N, ws); }
+            finally { GemmWorkspace.Return(ws); }
+            return;
+        }
+
+        // Split the M or N tiles into contiguous ranges, one per thread, whichever costs less once the
+        // duplicated packing (each thread packs all of the other operand) is counted.
+        int partsN = Math.Min(threads, tilesN), partsM = Math.Min(threads, tilesM);
+        long costN = partsN < 2 ? long.MaxValue
+            : (long)CeilDiv(tilesN, partsN) * TK.NR * tilesM * TK.MR * g.K
+              + PackCost * ((long)g.M * g.K * CeilDiv(CeilDiv(tilesN, partsN) * TK.NR, TK.NC) + (long)CeilDiv(tilesN, partsN) * TK.NR * g.K);
+        long costM = partsM < 2 ? long.MaxValue
+            : (long)CeilDiv(tilesM, partsM) * TK.MR * tilesN * TK.NR * g.K
+              + PackCost * ((long)g.N * g.K + (long)CeilDiv(tilesM, partsM) * TK.MR * g.K);
+        bool splitN = costN <= costM;
+        var split = new Split(g, splitN, splitN ? tilesN : tilesM, splitN ? partsN : partsM);
+        ForkJoin.Run(split, split.Parts);
+    }
+
+    private readonly struct Split : IPartitionedWork
+    {
+        private readonly GemmArgs _g;
+        private readonly bool _splitN;
+        private readonly int _tiles;
+        public readonly int Parts;
+
+        public Split(in GemmArgs g, bool splitN, int tiles, int parts)
+        {
+            _g = g; _splitN = splitN; _tiles = tiles; Parts = parts;
+        }
+
+        public void Execute(int partition)
+        {
+            int t0 = (int)((long)_tiles * partition / Parts);
+            int t1 = (int)((long)_tiles * (partition + 1) / Parts);
+            var ws = GemmWorkspace.Rent();
+            try
+            {
+                if (_splitN)
+                    Run(_g, 0, _g.M, t0 * TK.NR, Math.Min(t1 * TK.NR, _g.N), ws);
+                else
+                    Run(_g, t0 * TK.MR, Math.Min(t1 * TK.MR, _g.M), 0, _g.N, ws);
+            }
+            finally { GemmWorkspace.Return(ws); }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CeilDiv(int a, int b) => (a + b - 1) / b;
+
+    /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C with the packing buffers of one workspace.</summary>
+    private static void Run(in GemmArgs g, int i0, int i1, int j0, int j1, GemmWorkspace ws)
+    {
+        int mr = TK.MR, nr = TK.NR;
+        // Balanced k blocks: the block size depends only on K, never on the partition.
+        int kBlocks = CeilDiv(g.K, TK.KC);
+        int kcStep = CeilDiv(g.K, kBlocks);
+        float* packA = ws.PackA;
+        float* packB = ws.PackB;
+        float* edge = stackalloc float[TK.MR * TK.NR];
+
+        for (int jc = j0; jc < j1; jc += TK.NC)
+        {
+            int nc = Math.Min(TK.NC, j1 - jc);
+            for (int pc = 0; pc < g.K; pc += kcStep)
+            {
+                int kc = Math.Min(kcStep, g.K - pc);
+                float beta = pc == 0 ? g.Beta : 1f;
+                // op(B)[p, j]: B[p, j] stored k×n, or B[j, p] stored n×k when transposed.
+                if (g.TransB)
+                    GemmPacking.PackBlock(lanesAreRows: true, g.B + jc * g.Ldb + pc, g.Ldb, nc, kc, nr, packB);
+                else
+                    GemmPacking.PackBlock(lanesAreRows: false, g.B + pc * g.Ldb + jc, g.Ldb, nc, kc, nr, packB);
+
+                for (int ic = i0; ic < i1; ic += TK.MC)
+                {
+                    int mc = Math.Min(TK.MC, i1 - ic);
+                    // op(A)[i, p]: A[i, p] stored m×k, or A[p, i] stored k×m when transposed.
+                    if (g.TransA)
+                        GemmPacking.PackBlock(lanesAreRows: false, g.A + pc * g.Lda + ic, g.Lda, mc, kc, mr, packA);
+                    else
+                        GemmPacking.PackBlock(lanesAreRows: true, g.A + ic * g.Lda + pc, g.Lda, mc, kc, mr, packA);
+
+                    float* cBlock = g.C + ic * g.Ldc + jc;
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        float* bPanel = packB + (nint)jr * kc;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int rows = Math.Min(mr, mc - ir);
+                            float* aPanel = packA + (nint)ir * kc;
+                            float* cTile = cBlock + ir * g.Ldc + jr;
+                            if (cols == nr)
+                                TK.Tile(rows, kc, aPanel, bPanel, cTile, g.Ldc, beta);
+                            else
+                                EdgeTile(rows, cols, kc, aPanel, bPanel, cTile, g.Ldc, beta, edge);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A tile narrower than NR: run the kernel on a scratch tile and copy the live columns.</summary>
+    private static void EdgeTile(int rows, int cols, int kc, float* a, float* b, float* c, nint ldc, float beta, float* scratch)
+    {
+        int nr = TK.NR;
+        if (beta != 0f)
+            for (int r = 0; r < rows; r++)
+                new ReadOnlySpan<float>(c + r * ldc, cols).CopyTo(new Span<float>(scratch + r * nr, nr));
+        TK.Tile(rows, kc, a, b, scratch, nr, beta);
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(scratch + r * nr, cols).CopyTo(new Span<float>(c + r * ldc, cols));
+    }
+}
+
+/// <summary>
+/// Packing buffers for one thread of one GEMM call: pinned (never moved by the GC), 64-byte aligned, sized for
+/// the largest kernel, and recycled through a small lock-free pool so steady-state calls allocate nothing.
+/// </summary>
+internal sealed unsafe class GemmWorkspace
+{
+    private static readonly GemmWorkspace?[] s_pool = new GemmWorkspace?[Math.Max(4, 2 * Environment.ProcessorCount)];
+
+    private static readonly int s_sizeA = Math.Max(GemmEngine<Avx512Kernel>.PackASize, Math.Max(GemmEngine<Avx2Kernel>.PackASize, GemmEngine<ScalarKernel>.PackASize));
+    private static readonly int s_sizeB = Math.Max(GemmEngine<Avx512Kernel>.PackBSize, Math.Max(GemmEngine<Avx2Kernel>.PackBSize, GemmEngine<ScalarKernel>.PackBSize));
+
+    private readonly float[] _storage;
+
+    private GemmWorkspace()
+    {
+        // Both buffers in one pinned array; each starts on a 64-byte boundary.
+        _storage = GC.AllocateUninitializedArray<float>(s_sizeA + s_sizeB + 32, pinned: true);
+        float* p = (float*)Unsafe.AsPointer(ref _storage[0]);
+        PackA = (float*)(((nint)p + 63) & ~(nint)63);
+        PackB = (float*)(((nint)(PackA + s_sizeA) + 63) & ~(nint)63);
+    }
+
+    public float* PackA { get; }
+
+    public float* PackB { get; }
+
+    public static GemmWorkspace Rent()
+    {
+        for (int i = 0; i < s_pool.Length; i++)
+        {
+            var ws = Interlocked.Exchange(ref s_pool[i], null);
+            if (ws is not null) return ws;
+        }
+        return new GemmWorkspace();
+    }
+
+    public static void Return(GemmWorkspace ws)
+    {
+        for (int i = 0; i < s_pool.Length; i++)
+            if (Interlocked.CompareExchange(ref s_pool[i], ws, null) is null) return;
+    }
+}
