@@ -34,14 +34,26 @@ public sealed class ModelState
     {
         var missing = model.Parameters.Where(p => !Values.ContainsKey(p.Name)).Select(p => p.Name).ToList();
         if (missing.Count > 0) throw new ArgumentException($"State for model '{model.Name}' lacks {string.Join(", ", missing)}.");
-        var extra = Values.Keys.Where(k => model.Parameters.All(p => p.Name != k)).ToList();
+        var extra = Values.Keys.Concat(Masks.Keys).Distinct().Where(k => model.Parameters.All(p => p.Name != k)).ToList();
         if (extra.Count > 0) throw new ArgumentException($"State holds parameters model '{model.Name}' does not have: {string.Join(", ", extra)}.");
-        foreach (var p in model.Parameters)
+        // Check every size and mask before writing anything, so a state that does not fit leaves the model as it was.
+        var masks = new Tensor?[model.Parameters.Count];
+        for (int i = 0; i < masks.Length; i++)
         {
+            var p = model.Parameters[i];
             var v = Values[p.Name];
             if (v.Length != p.Count) throw new ArgumentException($"State for '{p.Name}' holds {v.Length} values; the model needs {p.Count}.");
-            v.CopyTo(p.Value.Span);
-            p.SetMask(Masks.TryGetValue(p.Name, out var m) ? new Tensor((float[])m.Clone(), p.Value.Shape.ToArray()) : null);
+            if (!Masks.TryGetValue(p.Name, out var m)) continue;
+            if (m.Length != p.Count) throw new ArgumentException($"State's mask for '{p.Name}' holds {m.Length} values; the model needs {p.Count}.");
+            foreach (float e in m)
+                if (e != 0f && e != 1f) throw new ArgumentException($"State's mask for '{p.Name}' holds {e}; only 0 and 1 are allowed.");
+            masks[i] = new Tensor((float[])m.Clone(), p.Value.Shape.ToArray());
+        }
+        for (int i = 0; i < masks.Length; i++)
+        {
+            var p = model.Parameters[i];
+            Values[p.Name].CopyTo(p.Value.Span);
+            p.SetMask(masks[i]);
         }
     }
 }
