@@ -21,7 +21,7 @@ public static class Evaluator
         var shape = new int[model.InputShape.Length + 1];
         model.InputShape.CopyTo(shape, 1);
         shape[0] = n;
-        var images = new Tensor(shape);
+        Tensor? images = null;
         var labels = new int[n];
         var indices = new int[n];
         for (int start = 0; start < data.Count; start += n)
@@ -30,7 +30,7 @@ public static class Evaluator
             int count = Math.Min(n, data.Count - start);
             for (int i = 0; i < count; i++) indices[i] = start + i;
             shape[0] = count;
-            var x = count == n ? images : images.Reshape(shape);
+            var x = Tensor.Reuse(ref images, shape);
             data.CopyBatch(indices.AsSpan(0, count), x.Span, labels.AsSpan(0, count));
             var logits = model.Forward(x, training: false);
             for (int i = 0; i < count; i++)

@@ -44,7 +44,7 @@ public sealed class Trainer
             history.AddRange(saved.History);
         }
 
-        var images = new Tensor(BatchShape(batchSize));
+        Tensor? images = null;
         var labels = new int[batchSize];
         var order = new int[train.Count];
         var loss = new SoftmaxCrossEntropy();
@@ -60,7 +60,7 @@ public sealed class Trainer
             {
                 cancellation.ThrowIfCancellationRequested();
                 int start = b * batchSize, n = Math.Min(batchSize, train.Count - start);
-                var x = n == batchSize ? images : images.Reshape(BatchShape(n));
+                var x = Tensor.Reuse(ref images, BatchShape(n));
                 train.CopyBatch(order.AsSpan(start, n), x.Span, labels.AsSpan(0, n));
 
                 var logits = _model.Forward(x, training: true);
