@@ -44,6 +44,9 @@ public sealed class Conv2d : Layer
     public override int[] OutputShape(ReadOnlySpan<int> inputShape)
     {
         if (inputShape.Length != 3 || inputShape[0] != InChannels) throw BadInput($"[{InChannels}, H, W]", inputShape);
+        // Checked before dividing: (size + 2p − k) / stride truncates toward zero, so a kernel that overhangs the
+        // padded image by less than a stride would otherwise yield one output row.
+        if (inputShape[1] + 2 * Padding < Kernel || inputShape[2] + 2 * Padding < Kernel) throw BadInput($"[{InChannels}, H, W] large enough for a {Kernel}×{Kernel} kernel", inputShape);
         int oh = Im2Col.OutputSize(inputShape[1], Kernel, Padding, Stride);
         int ow = Im2Col.OutputSize(inputShape[2], Kernel, Padding, Stride);
         if (oh <= 0 || ow <= 0) throw BadInput($"[{InChannels}, H, W] large enough for a {Kernel}×{Kernel} kernel", inputShape);
