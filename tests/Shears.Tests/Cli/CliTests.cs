@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Shears.Tests.TestSupport;
+
+namespace Shears.Tests.Cli;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly DataTempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    /// <summary>A learnable synthetic dataset folder: 3 classes of 8×8 images, each class a bright band in its own rows.</summary>
+    private string SyntheticDataset(int train = 240, int test = 60)
+    {
+        string folder = _temp.Folder("data");
+        File.WriteAllBytes(Path.Combine(folder, "train-images-idx3-ubyte"), BandImages(train, seed: 1));
+        File.WriteAllBytes(Path.Combine(folder, "train-labels-idx1-ubyte"), DataIdx.CyclicLabels(train, 3));
+        File.WriteAllBytes(Path.Combine(folder, "t10k-images-idx3-ubyte.gz"), DataIdx.Gzip(BandImages(test, seed: 2)));
+        File.WriteAllBytes(Path.Combine(folder, "t10k-labels-idx1-ubyte"), DataIdx.CyclicLabels(test, 3));
+        return folder;
+    }
+
+    private static byte[] BandImages(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var header = DataIdx.Header(DataIdx.ImagesMagic, count, 8, 8);
+        var bytes = new byte[header.Length + count * 64];
+        header.CopyTo(bytes, 0);
+        for (int n = 0; n < count; n++)
+            for (int p = 0; p < 64; p++)
+            {
+                int row = p / 8, label = n % 3;
+                bool band = row / 3 == label;
+                bytes[header.Length + n * 64 + p] = (byte)(band ? 180 + rng.Next(60) : rng.Next(60));
+            }
+        return bytes;
+    }
+
+    [Fact]
+    public void Train_writes_a_model_and_metrics_with_the_documented_fields()
+    {
+        string data = SyntheticDataset();
+        string model = _temp.Sub("m.onnx"), metrics = _temp.Sub("m.json");
+        var run = CliRunner.Invoke("train", "--model", "fcn2", "--epochs", "3", "--batch-size", "16", "--validation", "30",
+            "--dataset", data, "--data-dir", data, "--out", model, "--metrics", metrics);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.True(File.Exists(model));
+        using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+        var root = json.RootElement;
+        Assert.Equal("fcn2", root.GetProperty("model").GetString());
+        Assert.Equal(3, root.GetProperty("epochs").GetInt32());
+        Assert.True(root.GetProperty("trainSeconds").GetDouble() > 0);
+        Assert.True(root.GetProperty("imagesPerSecond").GetDouble() > 0);
+        Assert.InRange(root.GetProperty("validationAccuracy").GetDouble(), 0.9, 1.0);
+        Assert.InRange(root.GetProperty("testAccuracy").GetDouble(), 0.9, 1.0);
+        Assert.Contains("test accuracy", run.Output);
+        Assert.Contains("epoch 3/3", run.Output);
+    }
+
+    [Fact]
+    public void Eval_reports_accuracy_loss_and_a_confusion_matrix()
+    {
+        string data = SyntheticDataset();
+        string model = _temp.Sub("m.onnx"), metrics = _temp.Sub("e.json");
+        Assert.Equal(0, CliRunner.Invoke("train", "--model", "fcn1", "--epochs", "4", "--batch-size", "16", "--validation", "30",
+            "--dataset", data, "--data-dir", data, "--out", model).ExitCode);
+
+        var run = CliRunner.Invoke("eval", model, "--dataset", data, "--data-dir", data, "--metrics", metrics);
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("confusion matrix", run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+        var root = json.RootElement;
+        Assert.Equal(60, root.GetProperty("count").GetInt32());
+        var matrix = root.GetProperty("confusionMatrix");
+        Assert.Equal(3, matrix.GetArrayLength());
+        int total = matrix.EnumerateArray().Sum(r => r.EnumerateArray().Sum(v => v.GetInt32()));
+        int diagonal = Enumerable.Range(0, 3).Sum(i => matrix[i][i].GetInt32());
+        Assert.Equal(60, total);
+        Assert.Equal(root.GetProperty("accuracy").GetDouble(), diagonal / 60.0, 9);
+    }
+
+    [Fact]
+    public void Resume_after_a_finished_run_continues_from_the_checkpoint_and_keeps_the_weights()
+    {
+        string data = SyntheticDataset();
+        string checkpoints = _temp.Folder("ck");
+        string first = _temp.Sub("a.onnx"), second = _temp.Sub("b.onnx"), metrics = _temp.Sub("b.json");
+        string[] common = ["train", "--model", "fcn1", "--epochs", "2", "--batch-size", "16", "--validation", "30", "--dataset", data, "--data-dir", data, "--checkpoint-dir", checkpoints];
+        Assert.Equal(0, CliRunner.Invoke([.. common, "--out", first]).ExitCode);
+        Assert.True(File.Exists(Path.Combine(checkpoints, "checkpoint.bin")));
+
+        var run = CliRunner.Invoke([.. common, "--resume", "--out", second, "--metrics", metrics]);
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+        Assert.Equal(2, json.RootElement.GetProperty("resumedFromEpoch").GetInt32());
+        Assert.Equal(File.ReadAllBytes(first), File.ReadAllBytes(second));
+    }
+
+    [Fact]
+    public void A_file_that_is_not_onnx_fails_with_its_name_and_no_stack_trace()
+    {
+        string bogus = _temp.Sub("not-a-model.onnx");
+        File.WriteAllBytes(bogus, [0xFF, 0xFF, 0xFF, 0x07, 0x01, 0x02]);
+
+        var run = CliRunner.Invoke("eval", bogus, "--data-dir", SyntheticDataset(), "--dataset", "x");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("not-a-model.onnx", run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
+    [Fact]
+    public void Verbose_adds_the_stack_trace()
+    {
+        string bogus = _temp.Sub("bad.onnx");
+        File.WriteAllBytes(bogus, [0xFF, 0xFF, 0xFF]);
+
+        var run = CliRunner.Invoke("eval", bogus, "--verbose");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("   at ", run.Error);
+    }
+
+    [Fact]
+    public void A_corrupt_dataset_file_fails_naming_the_file()
+    {
+        string data = SyntheticDataset();
+        string labels = Path.Combine(data, "train-labels-idx1-ubyte");
+        var bytes = File.ReadAllBytes(labels);
+        bytes[3] = 0x99; // wrong magic number
+        File.WriteAllBytes(labels, bytes);
+
+        var run = CliRunner.Invoke("train", "--model", "fcn1", "--epochs", "1", "--validation", "30", "--dataset", data, "--data-dir", data, "--out", _temp.Sub("x.onnx"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("train-labels-idx1-ubyte", run.Error);
+        Assert.Contains("magic", run.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.False(File.Exists(_temp.Sub("x.onnx")));
+    }
+
+    [Fact]
+    public void An_unknown_model_name_is_a_usage_error()
+    {
+        var run = CliRunner.Invoke("train", "--model", "resnet", "--out", _temp.Sub("x.onnx"));
+        Assert.NotEqual(0, run.ExitCode);
+    }
+}
