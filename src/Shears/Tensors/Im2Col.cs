@@ -1,59 +1,214 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
 namespace Shears.Tensors;
 
 /// <summary>
-/// im2col / col2im over a whole NCHW batch. Columns are laid out [channels·k·k, batch·outH·outW]: row
-/// r = (c·k + ky)·k + kx, column n·outH·outW + oy·outW + ox; taps that fall outside the image read 0.
+/// im2col / col2im over a whole NCHW batch, so one GEMM covers the minibatch. Columns are laid out
+/// [channels·k·k, batch·outH·outW]: row r = (c·k + ky)·k + kx, column n·outH·outW + oy·outW + ox; taps that
+/// fall outside the (zero-padded) image read 0.
 /// </summary>
+/// <remarks>
+/// Both directions split the work across cores by output ranges fixed by the shapes, and every output value is
+/// produced by the same operations in the same order, so results are reproducible bit for bit. Inner loops
+/// are contiguous copies (stride 1) or short gathers (larger strides); nothing is allocated.
+/// </remarks>
 public static class Im2Col
 {
-    public static int OutputSize(int size, int kernel, int padding, int stride) => (size + 2 * padding - kernel) / stride + 1;
+    /// <summary>Below this many floats of output a call stays on the calling thread.</summary>
+    private const long ParallelThreshold = 1 << 16;
 
-    public static void Forward(ReadOnlySpan<float> images, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> columns)
+    /// <summary>Output size along one axis: (size + 2·padding − kernel) / stride + 1.</summary>
+    public static int OutputSize(int size, int kernel, int padding, int stride)
     {
-        int oh = OutputSize(height, kernel, padding, stride), ow = OutputSize(width, kernel, padding, stride);
-        int wide = batch * oh * ow;
-        for (int c = 0; c < channels; c++)
-            for (int ky = 0; ky < kernel; ky++)
-                for (int kx = 0; kx < kernel; kx++)
-                {
-                    int row = (c * kernel + ky) * kernel + kx;
-                    for (int n = 0; n < batch; n++)
-                        for (int oy = 0; oy < oh; oy++)
-                        {
-                            int iy = oy * stride - padding + ky;
-                            int dst = row * wide + n * oh * ow + oy * ow;
-                            for (int ox = 0; ox < ow; ox++)
-                            {
-                                int ix = ox * stride - padding + kx;
-                                columns[dst + ox] = (uint)iy < (uint)height && (uint)ix < (uint)width
-                                    ? images[((n * channels + c) * height + iy) * width + ix] : 0f;
-                            }
-                        }
-                }
+        if (size < 0) ThrowHelper.Negative(nameof(size), size);
+        if (kernel < 1) ThrowHelper.NotPositive(nameof(kernel), kernel);
+        if (padding < 0) ThrowHelper.Negative(nameof(padding), padding);
+        if (stride < 1) ThrowHelper.NotPositive(nameof(stride), stride);
+        long padded = size + 2L * padding;
+        if (kernel > padded) ThrowHelper.KernelTooLarge(kernel, size, padding);
+        return (int)((padded - kernel) / stride + 1);
     }
 
-    public static void Backward(ReadOnlySpan<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images)
+    /// <summary>images [batch, channels, height, width] → columns [channels·kernel², batch·outH·outW].</summary>
+    public static unsafe void Forward(ReadOnlySpan<float> images, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> columns)
     {
-        int oh = OutputSize(height, kernel, padding, stride), ow = OutputSize(width, kernel, padding, stride);
-        int wide = batch * oh * ow;
-        images.Slice(0, batch * channels * height * width).Clear();
-        for (int c = 0; c < channels; c++)
-            for (int ky = 0; ky < kernel; ky++)
-                for (int kx = 0; kx < kernel; kx++)
+        var s = Geometry.Create(batch, channels, height, width, kernel, padding, stride, images.Length, columns.Length);
+        if (s.ColumnsLength > 0 && s.ImagesLength > 0 && columns[..(int)s.ColumnsLength].Overlaps(images[..(int)s.ImagesLength]))
+            ThrowHelper.Overlap(nameof(images), nameof(columns));
+        if (s.ColumnsLength == 0) return;
+        fixed (float* img = images)
+        fixed (float* col = columns)
+        {
+            long units = (long)s.Rows * batch;
+            var work = new ForwardWork(s, img, col, units, Partitions(units, s.ColumnsLength));
+            ForkJoin.Run(work, work.Parts);
+        }
+    }
+
+    /// <summary>
+    /// col2im: images [batch, channels, height, width] are overwritten with, for every pixel, the sum of all the
+    /// column entries that read it (the adjoint of <see cref="Forward"/>).
+    /// </summary>
+    public static unsafe void Backward(ReadOnlySpan<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images)
+    {
+        var s = Geometry.Create(batch, channels, height, width, kernel, padding, stride, images.Length, columns.Length);
+        if (s.ColumnsLength > 0 && s.ImagesLength > 0 && images[..(int)s.ImagesLength].Overlaps(columns[..(int)s.ColumnsLength]))
+            ThrowHelper.Overlap(nameof(columns), nameof(images));
+        if (s.ImagesLength == 0) return;
+        fixed (float* img = images)
+        fixed (float* col = columns)
+        {
+            long units = (long)batch * channels;
+            var work = new BackwardWork(s, img, col, units, Partitions(units, s.ColumnsLength + s.ImagesLength));
+            ForkJoin.Run(work, work.Parts);
+        }
+    }
+
+    private static int Partitions(long units, long floats) =>
+        floats < ParallelThreshold ? 1 : (int)Math.Min(units, ForkJoin.Threads);
+
+    /// <summary>Validated sizes of one call.</summary>
+    private readonly struct Geometry
+    {
+        public readonly int Batch, Channels, Height, Width, Kernel, Padding, Stride, OutH, OutW, Rows;
+        public readonly long ImagesLength, ColumnsLength;
+
+        private Geometry(int batch, int channels, int height, int width, int kernel, int padding, int stride)
+        {
+            Batch = batch; Channels = channels; Height = height; Width = width;
+            Kernel = kernel; Padding = padding; Stride = stride;
+            OutH = OutputSize(height, kernel, padding, stride);
+            OutW = OutputSize(width, kernel, padding, stride);
+            Rows = (int)Math.Min(int.MaxValue, (long)channels * kernel * kernel);
+            ImagesLength = (long)batch * channels * height * width;
+            ColumnsLength = (long)channels * kernel * kernel * batch * OutH * OutW;
+        }
+
+        public long Plane => (long)OutH * OutW;
+
+        public long Wide => Batch * Plane;
+
+        public static Geometry Create(int batch, int channels, int height, int width, int kernel, int padding, int stride, int imagesLength, int columnsLength)
+        {
+            if (batch < 0) ThrowHelper.Negative(nameof(batch), batch);
+            if (channels < 0) ThrowHelper.Negative(nameof(channels), channels);
+            var g = new Geometry(batch, channels, height, width, kernel, padding, stride);
+            if (g.ImagesLength > Array.MaxLength) ThrowHelper.TooLarge("The image batch", g.ImagesLength);
+            if (g.ColumnsLength > Array.MaxLength) ThrowHelper.TooLarge("The column matrix", g.ColumnsLength);
+            if (imagesLength < g.ImagesLength) ThrowHelper.TooShort("images", imagesLength, g.ImagesLength);
+            if (columnsLength < g.ColumnsLength) ThrowHelper.TooShort("columns", columnsLength, g.ColumnsLength);
+            return g;
+        }
+
+        /// <summary>Output columns ox whose tap kx lands inside the image: [lo, hi).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void ValidRange(int kx, out int lo, out int hi)
+        {
+            // ix = ox·stride − padding + kx must lie in [0, width).
+            int first = Padding - kx;                       // smallest ox·stride allowed
+            lo = first <= 0 ? 0 : (first + Stride - 1) / Stride;
+            int last = Width - 1 + Padding - kx;            // largest ox·stride allowed
+            hi = last < 0 ? 0 : Math.Min(OutW, last / Stride + 1);
+            if (lo > hi) lo = hi;
+        }
+    }
+
+    private readonly unsafe struct ForwardWork : IPartitionedWork
+    {
+        private readonly Geometry _s;
+        private readonly float* _images, _columns;
+        private readonly long _units;
+        public readonly int Parts;
+
+        public ForwardWork(in Geometry s, float* images, float* columns, long units, int parts)
+        {
+            _s = s; _images = images; _columns = columns; _units = units; Parts = parts;
+        }
+
+        /// <summary>Unit u = (row r, image n): the contiguous outH·outW slice of column row r for image n.</summary>
+        public void Execute(int partition)
+        {
+            long u0 = _units * partition / Parts, u1 = _units * (partition + 1) / Parts;
+            int k = _s.Kernel, batch = _s.Batch, ow = _s.OutW, oh = _s.OutH, stride = _s.Stride, pad = _s.Padding;
+            int w = _s.Width, h = _s.Height;
+            long plane = _s.Plane, wide = _s.Wide, imagePlane = (long)h * w;
+            for (long u = u0; u < u1; u++)
+            {
+                int r = (int)(u / batch), n = (int)(u % batch);
+                int c = r / (k * k), ky = r / k % k, kx = r % k;
+                _s.ValidRange(kx, out int lo, out int hi);
+                float* src = _images + (n * (long)_s.Channels + c) * imagePlane;
+                float* dst = _columns + r * wide + n * plane;
+                for (int oy = 0; oy < oh; oy++, dst += ow)
                 {
-                    int row = (c * kernel + ky) * kernel + kx;
-                    for (int n = 0; n < batch; n++)
+                    int iy = oy * stride - pad + ky;
+                    if ((uint)iy >= (uint)h || lo == hi)
+                    {
+                        new Span<float>(dst, ow).Clear();
+                        continue;
+                    }
+                    for (int ox = 0; ox < lo; ox++) dst[ox] = 0f;
+                    float* srcRow = src + (long)iy * w - pad + kx;   // srcRow[ox·stride] is the tap for ox
+                    if (stride == 1)
+                        new ReadOnlySpan<float>(srcRow + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
+                    else
+                        for (int ox = lo; ox < hi; ox++) dst[ox] = srcRow[(long)ox * stride];
+                    for (int ox = hi; ox < ow; ox++) dst[ox] = 0f;
+                }
+            }
+        }
+    }
+
+    private readonly unsafe struct BackwardWork : IPartitionedWork
+    {
+        private readonly Geometry _s;
+        private readonly float* _images, _columns;
+        private readonly long _units;
+        public readonly int Parts;
+
+        public BackwardWork(in Geometry s, float* images, float* columns, long units, int parts)
+        {
+            _s = s; _images = images; _columns = columns; _units = units; Parts = parts;
+        }
+
+        /// <summary>Unit u = (image n, channel c): one image plane, summed over taps in (ky, kx, oy) order.</summary>
+        public void Execute(int partition)
+        {
+            long u0 = _units * partition / Parts, u1 = _units * (partition + 1) / Parts;
+            int k = _s.Kernel, ow = _s.OutW, oh = _s.OutH, stride = _s.Stride, pad = _s.Padding;
+            int w = _s.Width, h = _s.Height, channels = _s.Channels;
+            long plane = _s.Plane, wide = _s.Wide, imagePlane = (long)h * w;
+            for (long u = u0; u < u1; u++)
+            {
+                int n = (int)(u / channels), c = (int)(u % channels);
+                float* img = _images + u * imagePlane;
+                new Span<float>(img, (int)imagePlane).Clear();
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++)
+                    {
+                        _s.ValidRange(kx, out int lo, out int hi);
+                        if (lo == hi) continue;
+                        long r = ((long)c * k + ky) * k + kx;
+                        float* src = _columns + r * wide + n * plane;
                         for (int oy = 0; oy < oh; oy++)
                         {
-                            int iy = oy * stride - padding + ky;
-                            if ((uint)iy >= (uint)height) continue;
-                            int src = row * wide + n * oh * ow + oy * ow;
-                            for (int ox = 0; ox < ow; ox++)
+                            int iy = oy * stride - pad + ky;
+                            if ((uint)iy >= (uint)h) continue;
+                            float* imgRow = img + (long)iy * w - pad + kx;   // imgRow[ox·stride] receives ox
+                            float* srcRow = src + (long)oy * ow;
+                            if (stride == 1)
                             {
-                                int ix = ox * stride - padding + kx;
-                                if ((uint)ix < (uint)width) images[((n * channels + c) * height + iy) * width + ix] += columns[src + ox];
+                                var dst = new Span<float>(imgRow + lo, hi - lo);
+                                TensorPrimitives.Add(dst, new ReadOnlySpan<float>(srcRow + lo, hi - lo), dst);
+                            }
+                            else
+                            {
+                                for (int ox = lo; ox < hi; ox++) imgRow[(long)ox * stride] += srcRow[ox];
                             }
                         }
-                }
+                    }
+            }
+        }
     }
 }
