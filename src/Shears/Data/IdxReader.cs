@@ -51,8 +51,8 @@ public static class IdxReader
             int[] dims = ReadHeader(content, path, ImagesMagic, gzip);
             if (dims[1] == 0 || dims[2] == 0)
                 throw new DataFormatException($"images are {dims[1]}×{dims[2]} pixels; both sides must be at least 1", path);
-            long bodyBytes = (long)dims[0] * dims[1] * dims[2];
             string layout = $"{HeaderBytes(3)}-byte header + {dims[0]} × {dims[1]} × {dims[2]} pixels";
+            long bodyBytes = BodyBytes(path, layout, dims);
             byte[] pixels = ReadBody(content, path, HeaderBytes(3), bodyBytes, layout, gzip);
             return new IdxImages(dims[0], dims[1], dims[2], pixels);
         });
@@ -67,7 +67,7 @@ public static class IdxReader
             using var content = OpenContentCore(path, out bool gzip);
             int[] dims = ReadHeader(content, path, LabelsMagic, gzip);
             string layout = $"{HeaderBytes(1)}-byte header + {dims[0]} labels";
-            return ReadBody(content, path, HeaderBytes(1), dims[0], layout, gzip);
+            return ReadBody(content, path, HeaderBytes(1), BodyBytes(path, layout, dims), layout, gzip);
         });
     }
 
@@ -184,11 +184,18 @@ public static class IdxReader
         return dims;
     }
 
+    /// <summary>The product of the dimensions, which must fit one array (computed wide: three int32 sizes can overflow a long).</summary>
+    private static long BodyBytes(string path, string layout, int[] dims)
+    {
+        Int128 total = 1;
+        foreach (int d in dims) total *= d;
+        if (total > Array.MaxLength)
+            throw new DataFormatException($"the header declares {total} bytes of data ({layout}), more than one array can hold", path);
+        return (long)total;
+    }
+
     private static byte[] ReadBody(Stream content, string path, long headerBytes, long bodyBytes, string layout, bool gzip)
     {
-        if (bodyBytes > Array.MaxLength)
-            throw new DataFormatException($"the header declares {bodyBytes} bytes of data ({layout}), more than one array can hold", path);
-
         if (!gzip && content.CanSeek)
         {
             // Raw file: the length is known up front, so a bad header never makes us allocate for data that is not there.
@@ -231,7 +238,8 @@ public static class IdxReader
     }
 
     private static DataFormatException Truncated(string path, long expected, long actual, string layout, bool gzip) =>
-        new($"truncated: expected {expected} bytes ({layout}) but the {ContentWord(gzip)} holds only {actual}", path);
+        new($"truncated: expected {expected} bytes ({layout}) but the {ContentWord(gzip)} holds only {actual}" +
+            (gzip ? " (the gzip file itself may have been cut short)" : ""), path);
 
     private static DataFormatException TooLong(string path, long expected, long extra, string layout, bool gzip, bool atLeast) =>
         new($"unexpected trailing data: expected {expected} bytes ({layout}) but the {ContentWord(gzip)} holds {(atLeast ? "at least " : "")}{extra} more", path);

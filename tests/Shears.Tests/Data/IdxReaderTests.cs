@@ -207,4 +207,37 @@ public sealed class IdxReaderTests : IDisposable
         var e = Assert.Throws<DataFormatException>(() => IdxReader.ReadImages(path));
         Assert.Contains("found 0x00000d03 (idx3 of data type 0x0d)", e.Message);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Damaged_files_only_ever_raise_typed_shears_exceptions(bool gzip)
+    {
+        var random = new Random(1234);
+        byte[] images = DataIdx.Images(30, 6, 5);
+        byte[] labels = DataIdx.CyclicLabels(30, 10);
+        for (int trial = 0; trial < 150; trial++)
+        {
+            byte[] source = trial % 2 == 0 ? images : labels;
+            byte[] bytes = gzip ? DataIdx.Gzip(source) : (byte[])source.Clone();
+            if (trial % 3 == 0)
+                bytes = bytes[..random.Next(bytes.Length)];
+            else
+                for (int flips = random.Next(1, 4); flips > 0; flips--)
+                    bytes[random.Next(Math.Min(bytes.Length, gzip ? bytes.Length : 24))] ^= (byte)random.Next(1, 256);
+            string path = Write($"damaged-{trial}", bytes);
+
+            foreach (Action read in new Action[] { () => IdxReader.ReadImages(path), () => IdxReader.ReadLabels(path) })
+            {
+                try
+                {
+                    read();
+                }
+                catch (DataFormatException e)
+                {
+                    Assert.Equal(path, e.FilePath); // anything else (IndexOutOfRange, InvalidData, …) fails the test
+                }
+            }
+        }
+    }
 }
