@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using Shears.Data;
 
 namespace Shears.Tests.TestSupport;
 
@@ -74,4 +75,10 @@ internal sealed record DataFolderContent(IReadOnlyDictionary<string, byte[]> Fil
             [TestImages] = DataIdx.Images(testCount, rows, columns, seed: 2),
             [TestLabels] = DataIdx.CyclicLabels(testCount, classes),
         });
+
+    /// <summary>A known-dataset entry for these files (checksums of their content), with the given sources.</summary>
+    public DatasetInfo Info(string name, IReadOnlyList<DatasetMirror> mirrors, NpmPackageSource? npm = null, int classCount = 3) =>
+        new(name, classCount,
+            Files.Select(f => new DatasetFile(f.Key, DataIdx.Sha256(f.Value), f.Value.Length)).ToArray(),
+            mirrors, npm);
 }
