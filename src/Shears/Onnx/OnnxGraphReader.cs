@@ -153,9 +153,12 @@ internal sealed partial class OnnxGraphReader
     {
         string? fromMetadata = _model.MetadataProps.FirstOrDefault(p => p.Key == OnnxExporter.ModelNameKey)?.Value;
         if (!string.IsNullOrWhiteSpace(fromMetadata)) return fromMetadata;
-        if (!string.IsNullOrWhiteSpace(_graph.Name)) return _graph.Name;
+        // PyTorch names every graph alike; the file's name says more about the model than those do.
+        bool generic = _graph.Name is "torch_jit" or "torch-jit-export" or "main_graph";
+        if (!string.IsNullOrWhiteSpace(_graph.Name) && !generic) return _graph.Name;
         string stem = Path.GetFileNameWithoutExtension(_source);
-        return string.IsNullOrWhiteSpace(stem) ? "onnx" : stem;
+        if (!string.IsNullOrWhiteSpace(stem)) return stem;
+        return string.IsNullOrWhiteSpace(_graph.Name) ? "onnx" : _graph.Name;
     }
 
     private void RestoreMasks(Sequential model)

@@ -66,6 +66,7 @@ public sealed class PyTorchInteropTests
         var expected = ReadExpected(name);
         var model = OnnxImporter.Load(FixturePath(name + "_pytorch.onnx"));
 
+        Assert.Equal(name + "_pytorch", model.Name); // PyTorch's graph name "torch_jit" gives way to the file's
         Assert.Equal([1, 28, 28], model.InputShape);
         Assert.Equal(layerTypes, model.Layers.Select(l => l.GetType()));
         Assert.Equal(model.Layers.Count, model.Layers.Select(l => l.Name).Distinct().Count());
