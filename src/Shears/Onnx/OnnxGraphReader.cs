@@ -313,9 +313,10 @@ internal sealed partial class OnnxGraphReader
             case Conv2d conv:
                 AddChannelBias(conv.Bias.Value.Span, c, cShape, conv.OutChannels, label);
                 break;
-            default:
-                throw new UnsupportedOperatorException("Add", label, _source,
-                    "Shears reads Add only as the bias of the MatMul, Gemm or Conv right before it");
+            case var other:
+                throw new UnsupportedOnnxModelException(
+                    $"Add node '{label}' adds to the output of {(other is null ? "the graph input" : $"{other.GetType().Name} '{other.Name}'")}; "
+                    + "Shears reads Add only as the bias of the MatMul, Gemm or Conv right before it", _source, label);
         }
     }
 

@@ -183,6 +183,19 @@ public sealed class OnnxImportErrorTests : IDisposable
     }
 
     [Fact]
+    public void An_add_that_is_not_a_bias_is_refused()
+    {
+        var model = NewModel([0, 4]);
+        model.Graph.Initializer.Add(Floats("c", [4], [1, 2, 3, 4]));
+        model.Graph.Node.Add(Node("Relu", "r", ["x"], "h"));
+        model.Graph.Node.Add(Node("Add", "shift", ["h", "c"], "y"));
+        var e = Assert.Throws<UnsupportedOnnxModelException>(() => OnnxImporter.Load(Bytes(model), "shift.onnx"));
+        Assert.Equal("shift", e.NodeName);
+        Assert.Contains("Relu 'r'", e.Message);
+        Assert.Contains("bias", e.Message);
+    }
+
+    [Fact]
     public void A_graph_whose_output_is_not_at_the_end_of_the_chain_is_refused()
     {
         var model = LinearModel();
