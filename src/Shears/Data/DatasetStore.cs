@@ -183,7 +183,14 @@ public sealed class DatasetStore
     private async Task<string> EnsureCachedAsync(DatasetInfo info, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         string folder = CacheFolder(info.Name);
-        Directory.CreateDirectory(folder);
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetUnavailableException($"cannot create the cache folder: {e.Message}", folder, inner: e);
+        }
 
         var needed = new List<DatasetFile>();
         foreach (var file in info.Files)
@@ -358,6 +365,7 @@ public sealed class DatasetStore
             if (total is long expected && received != expected)
                 return ($"the response ended after {received} of {expected} bytes", false);
 
+            phase = "saving";
             return (CommitVerified(temp, folder, file), false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -369,9 +377,9 @@ public sealed class DatasetStore
         {
             return (Describe(e), e.StatusCode is null);
         }
-        catch (IOException e) when (phase == "receiving data")
+        catch (IOException e) when (phase != "waiting for an answer")
         {
-            return ($"the download broke off: {Describe(e)}", false);
+            return (phase == "saving" ? $"could not save it: {Describe(e)}" : $"the download broke off: {Describe(e)}", false);
         }
         finally
         {
