@@ -1,0 +1,26 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+
+namespace Shears.Benchmarks;
+
+/// <summary>
+/// Entry point: <c>dotnet run -c Release --project bench/Shears.Benchmarks -- --filter '*Gemm*'</c>
+/// (add <c>--job short</c> for a quick pass). Prints the machine's peak before and after the run; the
+/// GFLOP/s and %Peak columns compare each result with it.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var machine = MachinePeak.Detect();
+        Console.WriteLine(machine.Describe());
+        var config = ManualConfig.Create(DefaultConfig.Instance)
+            .AddColumn(new ThroughputColumn(ThroughputColumn.Kind.GflopsPerSecond, machine))
+            .AddColumn(new ThroughputColumn(ThroughputColumn.Kind.PercentOfPeak, machine))
+            .AddColumn(new ThroughputColumn(ThroughputColumn.Kind.GigabytesPerSecond, machine));
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+        Console.WriteLine();
+        Console.WriteLine(machine.Describe());
+        return summaries.Any(s => s.HasCriticalValidationErrors) ? 1 : 0;
+    }
+}
