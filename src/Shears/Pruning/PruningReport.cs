@@ -1,0 +1,106 @@
+using System.Text.Json.Serialization;
+
+namespace Shears.Pruning;
+
+/// <summary>Validation and test accuracy of one network; the test accuracy is null when no test set was given.</summary>
+public sealed record AccuracyPair(double ValidationAccuracy, double? TestAccuracy);
+
+/// <summary>The range as given and the floor it came to for this network.</summary>
+/// <param name="MinAccuracy">The effective floor (the stricter of the minimum accuracy and the original minus the largest drop).</param>
+/// <param name="MaxDrop">The largest drop as given, in percentage points.</param>
+/// <param name="RequestedMinAccuracy">The minimum accuracy as given.</param>
+/// <param name="ErrorBudget">Original validation accuracy minus the floor: what pruning may spend.</param>
+public sealed record RangeReport(double MinAccuracy, double? MaxDrop, double? RequestedMinAccuracy, double ErrorBudget, string Description);
+
+/// <summary>One prunable weight's outcome.</summary>
+/// <param name="Name">The parameter's name, e.g. "fc1.weight".</param>
+/// <param name="Budget">The share of the error budget this layer was given in the last round that changed it (accuracy units); null for the baselines, which share no budget.</param>
+/// <param name="Threshold">Score at or below which its connections were pruned in that round (for magnitude, the weight magnitude); 0 when never pruned.</param>
+public sealed record LayerReport(string Name, long Connections, long Kept, double? Budget, double Threshold)
+{
+    public double Sparsity => Connections == 0 ? 0 : 1 - (double)Kept / Connections;
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<RoundOutcome>))]
+public enum RoundOutcome
+{
+    /// <summary>Ended inside the range: the round's network became the one to continue from.</summary>
+    Accepted,
+    /// <summary>Ended outside the range: the last network inside it was restored and the shares halved.</summary>
+    SteppedBack,
+    /// <summary>The allocation found nothing more to prune; the run stops.</summary>
+    NoGain,
+}
+
+/// <summary>One round of prune, re-learn, check.</summary>
+/// <param name="BudgetAvailable">Validation accuracy at the round's start minus the floor.</param>
+/// <param name="BudgetGiven">What the allocation was given: the available budget after step-back halvings and shrinks.</param>
+/// <param name="BudgetUsed">The measured drop of the combined network before re-learning (start accuracy minus <paramref name="ValidationBeforeRelearn"/>).</param>
+/// <param name="Shrinks">How often the shares were shrunk because the combined network fell below the floor before re-learning.</param>
+public sealed record RoundReport(
+    int Round,
+    long KeptBefore,
+    long Kept,
+    double ValidationAtStart,
+    double ValidationBeforeRelearn,
+    double ValidationAfterRelearn,
+    RoundOutcome Outcome,
+    double BudgetAvailable,
+    double BudgetGiven,
+    double BudgetUsed,
+    int Shrinks,
+    double Seconds)
+{
+    public bool Accepted => Outcome == RoundOutcome.Accepted;
+}
+
+/// <summary>A point of a sensitivity curve: the layer alone pruned to <paramref name="Sparsity"/> of its connections.</summary>
+public sealed record SensitivityPoint(double Sparsity, long Kept, double Accuracy);
+
+/// <summary>
+/// What a pruning run did, as plain data (System.Text.Json with camelCase names gives the fields the CLI and
+/// reports read). Accuracies are fractions; budgets and margins are in accuracy units (0.002 = 0.2 points).
+/// </summary>
+public sealed record PruningReport
+{
+    public required string Model { get; init; }
+    public required long ConnectionsTotal { get; init; }
+    public required long ConnectionsKept { get; init; }
+    public double KeptFraction => ConnectionsTotal == 0 ? 1 : (double)ConnectionsKept / ConnectionsTotal;
+    /// <summary>Total over kept connections (over one when nothing is kept).</summary>
+    public double Compression => (double)ConnectionsTotal / Math.Max(1, ConnectionsKept);
+    public required RangeReport Range { get; init; }
+    public required AccuracyPair Original { get; init; }
+    /// <summary>The first round's pruned network before re-learning (equal to <see cref="Original"/> when nothing was pruned).</summary>
+    public required AccuracyPair AfterPruning { get; init; }
+    /// <summary>The final network.</summary>
+    public required AccuracyPair Pruned { get; init; }
+    /// <summary>Final validation accuracy minus the floor; never negative.</summary>
+    public double MarginValidation => Pruned.ValidationAccuracy - Range.MinAccuracy;
+    /// <summary>Final test accuracy minus the floor (reported only: the test set decides nothing).</summary>
+    public double? MarginTest => Pruned.TestAccuracy - Range.MinAccuracy;
+    public required double Seconds { get; init; }
+    public required AllocationKind Allocation { get; init; }
+    public required CriterionKind Criterion { get; init; }
+    public required int RelearnEpochs { get; init; }
+    public required int StepBacks { get; init; }
+    public required IReadOnlyList<LayerReport> Layers { get; init; }
+    public required IReadOnlyList<RoundReport> Rounds { get; init; }
+    /// <summary>Round 1's sensitivity curves by parameter name (empty for the baselines, which measure none).</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> Sensitivity { get; init; }
+}
+
+/// <summary>A baseline pruned to a given number of kept connections and re-learned, for tables at equal connections.</summary>
+public sealed record BaselineResult(
+    AllocationKind Allocation,
+    CriterionKind Criterion,
+    long ConnectionsTotal,
+    long ConnectionsKept,
+    int RelearnEpochs,
+    AccuracyPair BeforeRelearn,
+    AccuracyPair AfterRelearn,
+    IReadOnlyList<LayerReport> Layers,
+    double Seconds)
+{
+    public double KeptFraction => ConnectionsTotal == 0 ? 1 : (double)ConnectionsKept / ConnectionsTotal;
+}
