@@ -1,0 +1,149 @@
+using Shears.Data;
+using Shears.Nn;
+
+namespace Shears.Pruning;
+
+/// <summary>A prunable weight of a model and the layer that owns it (whose input its second axis reads).</summary>
+public sealed record PrunableWeight(Layer Layer, Parameter Weight)
+{
+    public string Name => Weight.Name;
+
+    /// <summary>The prunable weights in model order.</summary>
+    public static IReadOnlyList<PrunableWeight> Of(Sequential model) =>
+        model.Layers.SelectMany(l => l.Parameters.Where(p => p.Prunable).Select(p => new PrunableWeight(l, p))).ToArray();
+}
+
+/// <summary>
+/// Scores every connection of every prunable weight; higher matters more. Thresholds are on scores. A criterion
+/// may measure the network first (<see cref="Score"/> runs once per round), so it sees the current masks.
+/// </summary>
+public interface ICriterion
+{
+    CriterionKind Kind { get; }
+
+    /// <summary>One score array per weight of <paramref name="weights"/>, same layout as the weight.</summary>
+    IReadOnlyList<float[]> Score(Sequential model, IReadOnlyList<PrunableWeight> weights, Dataset validation, CancellationToken ct = default);
+}
+
+public static class Criteria
+{
+    public static ICriterion Create(CriterionKind kind, int batchSize = 1000) => kind switch
+    {
+        CriterionKind.Magnitude => new MagnitudeCriterion(),
+        CriterionKind.ActivationAware => new ActivationAwareCriterion(batchSize),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown criterion."),
+    };
+}
+
+/// <summary>|w|: the paper's criterion.</summary>
+public sealed class MagnitudeCriterion : ICriterion
+{
+    public CriterionKind Kind => CriterionKind.Magnitude;
+
+    public IReadOnlyList<float[]> Score(Sequential model, IReadOnlyList<PrunableWeight> weights, Dataset validation, CancellationToken ct = default) =>
+        weights.Select(w =>
+        {
+            var scores = new float[w.Weight.Count];
+            System.Numerics.Tensors.TensorPrimitives.Abs(w.Weight.Value.ReadOnlySpan, scores);
+            return scores;
+        }).ToArray();
+}
+
+/// <summary>
+/// |w| × mean |x| of the weight's input over the validation inputs: input feature j for a Linear weight
+/// [out, in], input channel c (averaged over positions too) for a convolution weight [out, in, k, k]. A weight
+/// reading an input that is always zero (MNIST's border pixels) scores 0 and goes first, however large it is.
+/// </summary>
+public sealed class ActivationAwareCriterion(int batchSize = 1000) : ICriterion
+{
+    public CriterionKind Kind => CriterionKind.ActivationAware;
+
+    public IReadOnlyList<float[]> Score(Sequential model, IReadOnlyList<PrunableWeight> weights, Dataset validation, CancellationToken ct = default)
+    {
+        var means = InputMeans(model, weights, validation, batchSize, ct);
+        return weights.Select((w, i) => Scores(w.Weight, means[i])).ToArray();
+    }
+
+    /// <summary>|w| × mean |x| of the input feature on axis 1 of the weight.</summary>
+    public static float[] Scores(Parameter weight, ReadOnlySpan<double> inputMeans)
+    {
+        var shape = weight.Value.Shape;
+        if (shape.Length < 2 || shape[1] != inputMeans.Length)
+            throw new ArgumentException($"Weight '{weight.Name}' {weight.Value} reads {(shape.Length < 2 ? "no" : shape[1].ToString())} input features but {inputMeans.Length} means were given.");
+        int outputs = shape[0], inputs = shape[1], inner = weight.Count / (outputs * inputs);
+        var w = weight.Value.ReadOnlySpan;
+        var scores = new float[w.Length];
+        int k = 0;
+        for (int o = 0; o < outputs; o++)
+            for (int i = 0; i < inputs; i++)
+            {
+                float a = (float)inputMeans[i];
+                for (int r = 0; r < inner; r++, k++) scores[k] = MathF.Abs(w[k]) * a;
+            }
+        return scores;
+    }
+
+    /// <summary>
+    /// For each weight, the mean |activation| of each feature (axis 1) of its layer's input over
+    /// <paramref name="data"/>, averaged over samples and any spatial positions. One inference pass, layer by layer.
+    /// </summary>
+    public static double[][] InputMeans(Sequential model, IReadOnlyList<PrunableWeight> weights, Dataset data, int batchSize = 1000, CancellationToken ct = default)
+    {
+        var byLayer = new Dictionary<Layer, List<int>>();
+        for (int i = 0; i < weights.Count; i++)
+        {
+            if (!byLayer.TryGetValue(weights[i].Layer, out var list)) byLayer[weights[i].Layer] = list = [];
+            list.Add(i);
+        }
+        var sums = new double[]?[weights.Count];
+        var positions = new long[weights.Count];
+        int n = Math.Max(1, Math.Min(batchSize, data.Count));
+        var shape = new int[model.InputShape.Length + 1];
+        model.InputShape.CopyTo(shape, 1);
+        Tensor? images = null;
+        var labels = new int[n];
+        var indices = new int[n];
+        for (int start = 0; start < data.Count; start += n)
+        {
+            ct.ThrowIfCancellationRequested();
+            int count = Math.Min(n, data.Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            shape[0] = count;
+            var x = Tensor.Reuse(ref images, shape);
+            data.CopyBatch(indices.AsSpan(0, count), x.Span, labels.AsSpan(0, count));
+            foreach (var layer in model.Layers)
+            {
+                if (byLayer.TryGetValue(layer, out var owned))
+                    foreach (int w in owned) Accumulate(weights[w].Weight, x, ref sums[w], ref positions[w]);
+                x = layer.Forward(x, training: false);
+            }
+        }
+        var means = new double[weights.Count][];
+        for (int w = 0; w < weights.Count; w++)
+        {
+            int features = weights[w].Weight.Value.Dim(1);
+            var s = sums[w] ?? new double[features];
+            means[w] = s.Select(v => positions[w] == 0 ? 0 : v / positions[w]).ToArray();
+        }
+        return means;
+    }
+
+    private static void Accumulate(Parameter weight, Tensor input, ref double[]? sums, ref long positions)
+    {
+        int features = weight.Value.Dim(1);
+        if (input.Rank < 2 || input.Dim(1) != features)
+            throw new ArgumentException($"Weight '{weight.Name}' reads {features} input features but its layer's input is {input}.");
+        sums ??= new double[features];
+        int batch = input.Dim(0), inner = input.Length / Math.Max(1, batch * features);
+        var x = input.ReadOnlySpan;
+        int k = 0;
+        for (int b = 0; b < batch; b++)
+            for (int f = 0; f < features; f++)
+            {
+                double s = 0;
+                for (int r = 0; r < inner; r++, k++) s += Math.Abs(x[k]);
+                sums[f] += s;
+            }
+        positions += (long)batch * inner;
+    }
+}

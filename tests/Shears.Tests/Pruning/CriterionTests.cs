@@ -1,0 +1,86 @@
+using Shears.Nn;
+using Shears.Pruning;
+
+namespace Shears.Tests.Pruning;
+
+public sealed class CriterionTests
+{
+    [Fact]
+    public void Magnitude_scores_are_absolute_weights()
+    {
+        var model = PruningTestSupport.Small();
+        Initializer.HeUniform(model, 1);
+        var weights = PrunableWeight.Of(model);
+        Assert.Equal(["fc1.weight", "fc2.weight"], weights.Select(w => w.Name));
+        var scores = new MagnitudeCriterion().Score(model, weights, PruningTestSupport.Mnist.Validation);
+        for (int l = 0; l < weights.Count; l++)
+            Assert.Equal(weights[l].Weight.Value.ReadOnlySpan.ToArray().Select(MathF.Abs), scores[l]);
+    }
+
+    [Fact]
+    public void Activation_aware_scores_multiply_each_weight_by_its_inputs_mean_magnitude()
+    {
+        var weight = new Parameter("conv.weight", new Tensor([1, -2, 3, -4, 5, -6, 7, -8], 2, 2, 2), prunable: true);
+        var scores = ActivationAwareCriterion.Scores(weight, [0.5, 0.0]);
+        Assert.Equal([0.5f, 1f, 0, 0, 2.5f, 3f, 0, 0], scores);
+        Assert.Throws<ArgumentException>(() => ActivationAwareCriterion.Scores(weight, [1.0]));
+    }
+
+    [Fact]
+    public void Activation_aware_gives_zero_to_weights_from_always_zero_pixels_and_prunes_them_first()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var validation = PruningTestSupport.Mnist.Validation;
+        var weights = PrunableWeight.Of(model);
+        var fc1 = weights[0].Weight;
+
+        var deadPixel = new bool[784];
+        for (int p = 0; p < 784; p++)
+        {
+            bool zero = true;
+            for (int s = 0; s < validation.Count && zero; s++) zero = validation.Sample(s)[p] == 0f;
+            deadPixel[p] = zero;
+        }
+        int dead = deadPixel.Count(d => d);
+        Assert.True(dead > 40, $"Only {dead} pixels are zero in every validation image.");
+        Assert.True(deadPixel[0] && deadPixel[783], "MNIST's corners should be zero everywhere.");
+
+        var scores = new ActivationAwareCriterion().Score(model, weights, validation)[0];
+        var w = fc1.Value.ReadOnlySpan.ToArray();
+        int deadWeights = 0;
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (deadPixel[i % 784])
+            {
+                Assert.Equal(0f, scores[i]);
+                deadWeights++;
+            }
+            else Assert.True(scores[i] > 0 || w[i] == 0, $"Weight {i} reads a live pixel yet scores {scores[i]}.");
+        }
+        Assert.Equal(dead * 64, deadWeights);
+        // They never had a gradient, so they keep their random size: magnitude alone would keep many of them.
+        double meanDead = Enumerable.Range(0, scores.Length).Where(i => deadPixel[i % 784]).Average(i => Math.Abs(w[i]));
+        double meanLive = Enumerable.Range(0, scores.Length).Where(i => !deadPixel[i % 784]).Average(i => Math.Abs(w[i]));
+        Assert.True(meanDead > 0.5 * meanLive, $"Dead-pixel weights average {meanDead}, live ones {meanLive}.");
+
+        var ranking = ScoreRanking.Build(scores, default);
+        var mask = ranking.MaskKeeping(scores.Length - deadWeights);
+        for (int i = 0; i < mask.Length; i++) Assert.Equal(deadPixel[i % 784] ? 0f : 1f, mask[i]);
+    }
+
+    [Fact]
+    public void Input_means_follow_the_layers_inputs_through_the_network()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var validation = PruningTestSupport.Mnist.Validation.Take(50);
+        var weights = PrunableWeight.Of(model);
+        var means = ActivationAwareCriterion.InputMeans(model, weights, validation, batchSize: 7);
+        Assert.Equal(784, means[0].Length);
+        Assert.Equal(64, means[1].Length);
+        double pixel300 = Enumerable.Range(0, 50).Average(s => Math.Abs(validation.Sample(s)[300]));
+        Assert.Equal(pixel300, means[0][300], 6);
+        // fc2 reads ReLU outputs: non-negative, and some hidden units fire.
+        Assert.All(means[1], m => Assert.True(m >= 0));
+        Assert.Contains(means[1], m => m > 0);
+    }
+}
