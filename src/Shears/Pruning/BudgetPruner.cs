@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using Shears.Data;
+using Shears.Nn;
+using Shears.Training;
+
+namespace Shears.Pruning;
+
+/// <summary>
+/// The paper's method: prune a trained network as far as a stated accuracy range allows. The error budget (the
+/// original's validation accuracy minus the floor) is shared out among layers from their measured sensitivity,
+/// each layer is pruned at the largest threshold its share allows, the network re-learns with its masks held, and
+/// the result is checked against the range: inside with slack left, another round spends what remains; outside,
+/// the last network inside the range is restored and a smaller step tried. Every decision is made on the
+/// validation split, so the result is always inside the range there; the test set is only reported.
+/// </summary>
+public sealed class BudgetPruner
+{
+    private const double ShrinkFactor = 0.6;
+    private const double StepBackFactor = 0.5;
+    private const double TinyGain = 1e-4;
+
+    private readonly IRelearner _relearner;
+
+    public BudgetPruner(PruningOptions options) : this(options, new TrainerRelearner()) { }
+
+    internal BudgetPruner(PruningOptions options, IRelearner relearner)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        _relearner = relearner;
+    }
+
+    public PruningOptions Options { get; }
+
+    /// <summary>
+    /// Prunes <paramref name="model"/> in place: on return it holds the final pruned and re-learned network, its
+    /// masks set. Throws <see cref="RangeException"/> when the original is already outside the range.
+    /// </summary>
+    public PruningReport Prune(Sequential model, Dataset train, Dataset validation, Dataset? test,
+        IProgress<PruningProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(validation);
+        var run = new Run(this, model, train, validation, test, progress, ct);
+        return run.Execute();
+    }
+
+    /// <summary>One call's state: the network to continue from, its accuracy, the rounds so far.</summary>
+    private sealed class Run
+    {
+        private readonly BudgetPruner _owner;
+        private readonly PruningOptions _o;
+        private readonly Sequential _model;
+        private readonly Dataset _train, _validation;
+        private readonly Dataset? _test;
+        private readonly IProgress<PruningProgress>? _progress;
+        private readonly CancellationToken _ct;
+        private readonly IReadOnlyList<PrunableWeight> _weights;
+        private readonly ICriterion _criterion;
+        private readonly double?[] _layerShare;
+        private readonly double[] _layerThreshold;
+        private readonly List<RoundReport> _rounds = [];
+        private IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> _sensitivity = new Dictionary<string, IReadOnlyList<SensitivityPoint>>();
+        private ModelState _lastGood = null!;
+        private double _lastGoodAccuracy;
+        private double _floor;
+        private int _round;
+
+        public Run(BudgetPruner owner, Sequential model, Dataset train, Dataset validation, Dataset? test, IProgress<PruningProgress>? progress, CancellationToken ct)
+        {
+            _owner = owner;
+            _o = owner.Options;
+            _model = model;
+            _train = train;
+            _validation = validation;
+            _test = test;
+            _progress = progress;
+            _ct = ct;
+            CheckData(model, train, "training");
+            CheckData(model, validation, "validation");
+            if (test is not null) CheckData(model, test, "test");
+            _weights = PrunableWeight.Of(model);
+            if (_weights.Count == 0) throw new ArgumentException($"Model '{model.Name}' has no prunable weights.", nameof(model));
+            _criterion = Criteria.Create(_o.Criterion, _o.EvaluationBatchSize);
+            _layerShare = new double?[_weights.Count];
+            _layerThreshold = new double[_weights.Count];
+        }
+
+        public PruningReport Execute()
+        {
+            var clock = Stopwatch.StartNew();
+            Report(PruningPhase.Measure, "Measuring the original network");
+            var original = new AccuracyPair(Evaluate(_validation), _test is null ? null : Evaluate(_test));
+            _o.Range.EnsureContains(original.ValidationAccuracy);
+            _floor = _o.Range.Floor(original.ValidationAccuracy);
+            _lastGood = _model.Snapshot();
+            _lastGoodAccuracy = original.ValidationAccuracy;
+            AccuracyPair? afterPruning = null;
+            double stepFactor = 1;
+            int stepBacks = 0;
+
+            for (_round = 1; _round <= _o.Rounds; _round++)
+            {
+                _ct.ThrowIfCancellationRequested();
+                double available = _lastGoodAccuracy - _floor;
+                if (available <= AccuracyRange.Tolerance) break;
+                var roundClock = Stopwatch.StartNew();
+                long keptBefore = _model.Connections().Kept;
+                double given = available * stepFactor;
+                var attempt = PruneWithin(given);
+                if (attempt is null)
+                {
+                    _lastGood.Restore(_model);
+                    _rounds.Add(new RoundReport(_round, keptBefore, keptBefore, _lastGoodAccuracy, _lastGoodAccuracy, _lastGoodAccuracy,
+                        RoundOutcome.NoGain, available, given, 0, 0, roundClock.Elapsed.TotalSeconds));
+                    Report(PruningPhase.Check, $"Round {_round}: nothing more to prune within the budget", _lastGoodAccuracy);
+                    break;
+                }
+                afterPruning ??= new AccuracyPair(attempt.Accuracy, _test is null ? null : Evaluate(_test));
+
+                _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.RelearnEpochs), RelearnProgress(), _ct);
+                Report(PruningPhase.Check, $"Round {_round}: checking the re-learned network against the range");
+                double accuracy = Evaluate(_validation);
+                long kept = _model.Connections().Kept;
+                bool inside = AccuracyRange.Holds(accuracy, _floor);
+                _rounds.Add(new RoundReport(_round, keptBefore, kept, _lastGoodAccuracy, attempt.Accuracy, accuracy,
+                    inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack, available, attempt.Budget, _lastGoodAccuracy - attempt.Accuracy,
+                    attempt.Shrinks, roundClock.Elapsed.TotalSeconds));
+                if (inside)
+                {
+                    for (int l = 0; l < _weights.Count; l++)
+                        if (attempt.Keeps[l] < attempt.Rankings[l].Kept)
+                        {
+                            _layerShare[l] = attempt.Shares?[l];
+                            _layerThreshold[l] = attempt.Rankings[l].ThresholdFor(attempt.Keeps[l]);
+                        }
+                    _lastGood = _model.Snapshot();
+                    _lastGoodAccuracy = accuracy;
+                    Report(PruningPhase.Check, $"Round {_round}: inside the range, {kept} of {_model.Connections().Total} connections kept", accuracy, kept);
+                    if (keptBefore - kept < Math.Max(1, TinyGain * _model.Connections().Total)) break;
+                }
+                else
+                {
+                    _lastGood.Restore(_model);
+                    stepBacks++;
+                    stepFactor *= StepBackFactor;
+                    Report(PruningPhase.StepBack,
+                        $"Round {_round}: validation accuracy {AccuracyRange.Percent(accuracy)} is below the floor {AccuracyRange.Percent(_floor)}; stepped back to the last network inside the range",
+                        _lastGoodAccuracy, keptBefore);
+                    if (stepBacks > _o.MaxStepBacks) break;
+                }
+            }
+
+            var pruned = new AccuracyPair(Evaluate(_validation), _test is null ? null : Evaluate(_test));
+            var (total, keptFinal) = _model.Connections();
+            var layers = _weights.Select((w, l) => new LayerReport(w.Name, w.Weight.Count, w.Weight.KeptCount, _layerShare[l], _layerThreshold[l])).ToArray();
+            Report(PruningPhase.Done, $"Kept {keptFinal} of {total} connections", pruned.ValidationAccuracy, keptFinal);
+            return new PruningReport
+            {
+                Model = _model.Name,
+                ConnectionsTotal = total,
+                ConnectionsKept = keptFinal,
+                Range = new RangeReport(_floor, _o.Range.MaxDrop, _o.Range.MinAccuracy, original.ValidationAccuracy - _floor, _o.Range.Describe()),
+                Original = original,
+                AfterPruning = afterPruning ?? original,
+                Pruned = pruned,
+                Seconds = clock.Elapsed.TotalSeconds,
+                Allocation = _o.Allocation,
+                Criterion = _o.Criterion,
+                RelearnEpochs = _o.RelearnEpochs,
+                StepBacks = stepBacks,
+                Layers = layers,
+                Rounds = _rounds,
+                Sensitivity = _sensitivity,
+            };
+        }
+
+        /// <summary>What a round pruned before re-learning.</summary>
+        private sealed record Attempt(IReadOnlyList<ScoreRanking> Rankings, int[] Keeps, double[]? Shares, double Budget, double Accuracy, int Shrinks);
+
+        /// <summary>
+        /// Prunes the last network inside the range as far as <paramref name="budget"/> allows and leaves the model
+        /// so. When the combined network falls below the floor (drops measured alone do not add exactly) the budget
+        /// shrinks and the round tries again, up to <see cref="PruningOptions.MaxShrinks"/> times. Null when there
+        /// is nothing to prune.
+        /// </summary>
+        private Attempt? PruneWithin(double budget)
+        {
+            var scores = _criterion.Score(_model, _weights, _validation, _ct);
+            var rankings = _weights.Select((w, l) => ScoreRanking.Build(scores[l], w.Weight.Mask is null ? default : w.Weight.Mask.ReadOnlySpan)).ToArray();
+            Func<double, (int[] Keeps, double[]? Shares)> plan = BudgetAllocators.IsBudgetMethod(_o.Allocation)
+                ? BudgetPlan(rankings, budget)
+                : BaselinePlan(rankings);
+            int shrinks = 0;
+            while (true)
+            {
+                Report(PruningPhase.Allocate, $"Round {_round}: sharing a budget of {AccuracyRange.Format(budget * 100)} points among {_weights.Count} layers");
+                var (keeps, shares) = plan(budget);
+                bool prunes = keeps.Where((k, l) => k < rankings[l].Kept).Any();
+                if (!prunes) return null;
+                Apply(rankings, keeps);
+                double accuracy = Evaluate(_validation);
+                if (AccuracyRange.Holds(accuracy, _floor) || shrinks >= _o.MaxShrinks)
+                    return new Attempt(rankings, keeps, shares, budget, accuracy, shrinks);
+                shrinks++;
+                budget *= ShrinkFactor;
+            }
+        }
+
+        /// <summary>Sensitivity curves measured once per round; each budget is then shared by the allocator.</summary>
+        private Func<double, (int[], double[]?)> BudgetPlan(ScoreRanking[] rankings, double budget)
+        {
+            var grid = _o.EffectiveSparsityGrid;
+            double refineAbove = Math.Max(1.0 / _validation.Count, Math.Min(0.005, budget / 2));
+            int total = rankings.Sum(r => Sensitivity.GridEvaluations(r, grid));
+            int done = 0;
+            var curves = new SensitivityCurve[_weights.Count];
+            for (int l = 0; l < _weights.Count; l++)
+            {
+                var w = _weights[l];
+                int before = done;
+                curves[l] = Sensitivity.Measure(w.Weight, rankings[l], _lastGoodAccuracy, () => Evaluate(_validation), grid,
+                    _o.RefinePasses, refineAbove, budget,
+                    i =>
+                    {
+                        done = before + i;
+                        _progress?.Report(new PruningProgress(PruningPhase.Sensitivity, _round, w.Name, done, Math.Max(total, done),
+                            $"Round {_round}: sensitivity of {w.Name}"));
+                    }, _ct);
+            }
+            if (_round == 1)
+                _sensitivity = curves.ToDictionary(c => c.Layer, c => c.Points);
+            var allocator = BudgetAllocators.Create(_o.Allocation);
+            return b =>
+            {
+                var allocation = allocator.Allocate(curves, b);
+                return (allocation.Select(a => (int)a.Kept).ToArray(), allocation.Select(a => a.Share).ToArray());
+            };
+        }
+
+        /// <summary>The baselines: the largest global threshold or common sparsity whose combined network stays within the budget.</summary>
+        private Func<double, (int[], double[]?)> BaselinePlan(ScoreRanking[] rankings)
+        {
+            double most = _o.EffectiveSparsityGrid.Max();
+            long connections = rankings.Sum(r => (long)r.Count);
+            var global = _o.Allocation == AllocationKind.Global ? new BaselineSearch.GlobalOrder(rankings) : null;
+            int[] KeepsAt(double sparsity)
+            {
+                if (global is null) return BaselineSearch.UniformKeepCounts(rankings, sparsity);
+                long keep = (long)Math.Round((1 - sparsity) * connections, MidpointRounding.AwayFromZero);
+                return global.KeepCounts(Math.Clamp(keep, 0, global.Kept));
+            }
+            double low = global is null
+                ? rankings.Min(r => 1 - (double)r.Kept / Math.Max(1, r.Count))
+                : 1 - (double)global.Kept / Math.Max(1, connections);
+            return budget =>
+            {
+                double target = _lastGoodAccuracy - budget;
+                var seen = new Dictionary<string, bool>();
+                double best = BaselineSearch.LargestFeasible(s =>
+                {
+                    var keeps = KeepsAt(s);
+                    string key = string.Join(",", keeps);
+                    if (seen.TryGetValue(key, out bool known)) return known;
+                    Apply(rankings, keeps);
+                    bool ok = AccuracyRange.Holds(Evaluate(_validation), Math.Max(target, _floor));
+                    _progress?.Report(new PruningProgress(PruningPhase.Allocate, _round, null, seen.Count + 1, 0,
+                        $"Round {_round}: {_o.Allocation} search at {AccuracyRange.Percent(s)} sparsity"));
+                    return seen[key] = ok;
+                }, low, Math.Max(low, most));
+                return (KeepsAt(best), null);
+            };
+        }
+
+        /// <summary>The last network inside the range, with each layer keeping its best <paramref name="keeps"/> entries.</summary>
+        private void Apply(IReadOnlyList<ScoreRanking> rankings, int[] keeps)
+        {
+            _lastGood.Restore(_model);
+            for (int l = 0; l < _weights.Count; l++)
+            {
+                if (keeps[l] >= rankings[l].Kept) continue;
+                var w = _weights[l].Weight;
+                w.SetMask(new Tensor(rankings[l].MaskKeeping(keeps[l]), w.Value.Shape.ToArray()));
+            }
+        }
+
+        private IProgress<TrainingProgress>? RelearnProgress()
+        {
+            if (_progress is null) return null;
+            int round = _round;
+            return new Relay(p => _progress.Report(new PruningProgress(PruningPhase.Relearn, round, null, p.Batch + (p.Epoch - 1) * p.BatchesPerEpoch,
+                p.Epochs * p.BatchesPerEpoch, $"Round {round}: re-learning, epoch {p.Epoch} of {p.Epochs}", p)));
+        }
+
+        private double Evaluate(Dataset data) => Evaluator.Evaluate(_model, data, _o.EvaluationBatchSize, _ct).Accuracy;
+
+        private void Report(PruningPhase phase, string message, double? accuracy = null, long? kept = null) =>
+            _progress?.Report(new PruningProgress(phase, _round, null, 0, 0, message, null, accuracy, kept));
+    }
+
+    /// <summary>Forwards synchronously (Progress&lt;T&gt; would post to a context and reorder).</summary>
+    private sealed class Relay(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    internal static void CheckData(Sequential model, Dataset data, string what)
+    {
+        if (!data.SampleShape.AsSpan().SequenceEqual(model.InputShape))
+            throw new ArgumentException($"The {what} set '{data.Name}' has samples [{string.Join(", ", data.SampleShape)}] but model '{model.Name}' takes [{string.Join(", ", model.InputShape)}].");
+        if (data.ClassCount > model.ClassCount)
+            throw new ArgumentException($"The {what} set '{data.Name}' has {data.ClassCount} classes but model '{model.Name}' predicts {model.ClassCount}.");
+        if (data.Count == 0) throw new ArgumentException($"The {what} set '{data.Name}' is empty.");
+    }
+}

@@ -1,0 +1,236 @@
+using System.Text.Json;
+using Shears.Nn;
+using Shears.Pruning;
+using Shears.Training;
+
+namespace Shears.Tests.Pruning;
+
+public sealed class BudgetPrunerTests
+{
+    private static PruningReport Prune(Sequential model, PruningOptions options, IProgress<PruningProgress>? progress = null)
+    {
+        var data = PruningTestSupport.Mnist;
+        return new BudgetPruner(options).Prune(model, data.Train, data.Validation, data.Test, progress);
+    }
+
+    private static void AssertPrunedWeightsAreExactlyZero(Sequential model)
+    {
+        Assert.Contains(model.PrunableParameters, p => p.Mask is not null);
+        foreach (var p in model.PrunableParameters.Where(p => p.Mask is not null))
+        {
+            var v = p.Value.ReadOnlySpan;
+            var m = p.Mask!.ReadOnlySpan;
+            for (int i = 0; i < v.Length; i++)
+                if (m[i] == 0f) Assert.True(v[i] == 0f, $"{p.Name}[{i}] is pruned but holds {v[i]}.");
+        }
+    }
+
+    [Fact]
+    public void The_pruner_ends_inside_the_range_on_a_small_mnist_network()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var events = new List<PruningProgress>();
+        var report = Prune(model, new PruningOptions(AccuracyRange.WithinDrop(1.0)) { RelearnEpochs = 1, Rounds = 2 }, new SyncProgress(events.Add));
+
+        double floor = report.Original.ValidationAccuracy - 0.01;
+        Assert.Equal(floor, report.Range.MinAccuracy, 12);
+        Assert.Equal(1.0, report.Range.MaxDrop);
+        Assert.Null(report.Range.RequestedMinAccuracy);
+        Assert.Equal(0.01, report.Range.ErrorBudget, 12);
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, floor), $"Final {report.Pruned.ValidationAccuracy} is below the floor {floor}.");
+        Assert.Equal(Evaluator.Evaluate(model, PruningTestSupport.Mnist.Validation).Accuracy, report.Pruned.ValidationAccuracy);
+
+        var (total, kept) = model.Connections();
+        Assert.Equal(784 * 64 + 64 * 10, total);
+        Assert.Equal(total, report.ConnectionsTotal);
+        Assert.Equal(kept, report.ConnectionsKept);
+        Assert.True(kept < total / 2, $"Kept {kept} of {total}: a 1-point budget should prune more than half of this network.");
+        Assert.Equal((double)kept / total, report.KeptFraction, 12);
+        Assert.Equal((double)total / kept, report.Compression, 12);
+        Assert.Equal(report.Pruned.ValidationAccuracy - floor, report.MarginValidation, 12);
+        Assert.Equal(report.Pruned.TestAccuracy!.Value - floor, report.MarginTest!.Value, 12);
+        Assert.True(report.MarginValidation >= -AccuracyRange.Tolerance);
+        AssertPrunedWeightsAreExactlyZero(model);
+
+        Assert.Equal(["fc1.weight", "fc2.weight"], report.Layers.Select(l => l.Name));
+        Assert.Equal(kept, report.Layers.Sum(l => l.Kept));
+        Assert.All(report.Layers, l => Assert.Equal(model.GetParameter(l.Name).KeptCount, l.Kept));
+        Assert.All(report.Layers.Where(l => l.Kept < l.Connections), l => Assert.True(l.Threshold > 0 && l.Budget is >= 0));
+        Assert.True(report.Layers.Sum(l => l.Budget ?? 0) <= report.Range.ErrorBudget + 1e-9 || report.Rounds.Count > 1);
+
+        Assert.InRange(report.Rounds.Count, 1, 2);
+        Assert.Equal(RoundOutcome.Accepted, report.Rounds[0].Outcome);
+        Assert.Equal(report.Rounds[0].ValidationBeforeRelearn, report.AfterPruning.ValidationAccuracy);
+        Assert.Equal(report.Original.ValidationAccuracy, report.Rounds[0].ValidationAtStart);
+        Assert.Equal(total, report.Rounds[0].KeptBefore);
+        Assert.All(report.Rounds.Where(r => r.Accepted), r => Assert.True(AccuracyRange.Holds(r.ValidationAfterRelearn, floor)));
+        Assert.Equal(kept, report.Rounds.Last(r => r.Accepted).Kept);
+
+        Assert.Equal(["fc1.weight", "fc2.weight"], report.Sensitivity.Keys.Order());
+        Assert.All(report.Sensitivity.Values, c => Assert.True(c.Count >= PruningOptions.DefaultSparsityGrid.Count));
+        Assert.All(report.Sensitivity.Values, c => Assert.Equal(0, c[0].Sparsity));
+
+        Assert.Contains(events, e => e.Phase == PruningPhase.Sensitivity && e.Layer == "fc2.weight");
+        Assert.Contains(events, e => e.Phase == PruningPhase.Relearn && e.Training is not null);
+        Assert.Equal(PruningPhase.Done, events[^1].Phase);
+    }
+
+    [Fact]
+    public void The_report_serialises_to_the_field_names_the_cli_reads()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var report = Prune(model, new PruningOptions(new AccuracyRange(0.5, 0.5)) { RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 });
+        var json = JsonSerializer.Serialize(report, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        foreach (string field in new[] { "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning",
+                     "pruned", "marginValidation", "marginTest", "seconds", "allocation", "criterion", "layers", "rounds", "sensitivity" })
+            Assert.True(root.TryGetProperty(field, out _), $"The report JSON lacks '{field}': {json}");
+        Assert.Equal("Sensitivity", root.GetProperty("allocation").GetString());
+        Assert.Equal("Magnitude", root.GetProperty("criterion").GetString());
+        Assert.True(root.GetProperty("range").TryGetProperty("minAccuracy", out _));
+        Assert.True(root.GetProperty("range").TryGetProperty("maxDrop", out _));
+        Assert.True(root.GetProperty("original").TryGetProperty("validationAccuracy", out _));
+        Assert.True(root.GetProperty("pruned").TryGetProperty("testAccuracy", out _));
+        var layer = root.GetProperty("layers")[0];
+        foreach (string field in new[] { "name", "connections", "kept", "budget", "threshold" })
+            Assert.True(layer.TryGetProperty(field, out _), $"A layer lacks '{field}'.");
+        Assert.Equal("fc1.weight", layer.GetProperty("name").GetString());
+        Assert.True(root.GetProperty("sensitivity").TryGetProperty("fc1.weight", out var curve));
+        Assert.True(curve[0].TryGetProperty("sparsity", out _) && curve[0].TryGetProperty("accuracy", out _));
+    }
+
+    [Fact]
+    public void A_round_that_ends_outside_the_range_is_stepped_back_to_the_last_network_inside_it()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var data = PruningTestSupport.Mnist;
+        ModelState? afterRoundOne = null;
+        // Round 1 re-learns nothing and is accepted; round 2's "re-learning" wrecks the output layer, so the round
+        // ends far outside the range; round 3 gets the halved budget and re-learns nothing again.
+        var relearner = new ScriptedRelearner((call, m) =>
+        {
+            if (call == 1) afterRoundOne = m.Snapshot();
+            if (call == 2) m.GetParameter("fc2.weight").Value.Span.Clear();
+        });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0 };
+        var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, data.Test);
+
+        Assert.Equal(2, relearner.Calls);
+        Assert.Equal(2, report.Rounds.Count);
+        Assert.Equal(RoundOutcome.Accepted, report.Rounds[0].Outcome);
+        Assert.Equal(RoundOutcome.SteppedBack, report.Rounds[1].Outcome);
+        Assert.False(report.Rounds[1].Accepted);
+        Assert.Equal(1, report.StepBacks);
+        Assert.True(report.Rounds[1].ValidationAfterRelearn < report.Range.MinAccuracy);
+        Assert.True(report.Rounds[1].Kept < report.Rounds[0].Kept, "Round 2 should have pruned further before it was stepped back.");
+
+        // The model is round 1's network, bit for bit, masks included.
+        Assert.NotNull(afterRoundOne);
+        foreach (var p in model.Parameters)
+        {
+            Assert.Equal(afterRoundOne!.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
+            Assert.Equal(afterRoundOne.Masks.TryGetValue(p.Name, out var m) ? m : null, p.Mask?.ReadOnlySpan.ToArray());
+        }
+        Assert.Equal(report.Rounds[0].Kept, report.ConnectionsKept);
+        Assert.Equal(report.Rounds[0].ValidationAfterRelearn, report.Pruned.ValidationAccuracy);
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, report.Range.MinAccuracy));
+    }
+
+    [Fact]
+    public void After_a_step_back_the_next_round_takes_a_smaller_step()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var data = PruningTestSupport.Mnist;
+        var relearner = new ScriptedRelearner((call, m) => { if (call == 1) m.GetParameter("fc2.weight").Value.Span.Clear(); });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { Rounds = 2, RefinePasses = 0 };
+        var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
+
+        Assert.Equal(RoundOutcome.SteppedBack, report.Rounds[0].Outcome);
+        Assert.Equal(report.Rounds[0].BudgetAvailable * 0.5, report.Rounds[1].BudgetGiven, 12);
+        Assert.Equal(RoundOutcome.Accepted, report.Rounds[1].Outcome);
+        Assert.Null(report.Pruned.TestAccuracy);
+        Assert.Null(report.MarginTest);
+    }
+
+    [Fact]
+    public void An_original_already_below_the_floor_raises_a_range_exception()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var e = Assert.Throws<RangeException>(() => Prune(model, new PruningOptions(AccuracyRange.AtLeast(0.999))));
+        Assert.Contains("percentage points", e.Message);
+        Assert.True(e.Gap > 0);
+        Assert.Null(model.GetParameter("fc1.weight").Mask);
+    }
+
+    [Fact]
+    public void A_zero_drop_keeps_the_original_accuracy()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var report = Prune(model, new PruningOptions(AccuracyRange.WithinDrop(0)) { RelearnEpochs = 0, Rounds = 1 });
+        Assert.Equal(0, report.Range.ErrorBudget);
+        Assert.True(report.Pruned.ValidationAccuracy >= report.Original.ValidationAccuracy - AccuracyRange.Tolerance);
+    }
+
+    [Theory]
+    [InlineData(AllocationKind.Global, CriterionKind.Magnitude)]
+    [InlineData(AllocationKind.UniformSparsity, CriterionKind.Magnitude)]
+    [InlineData(AllocationKind.Uniform, CriterionKind.ActivationAware)]
+    [InlineData(AllocationKind.Size, CriterionKind.Magnitude)]
+    public void Every_allocation_and_criterion_ends_inside_the_range(AllocationKind allocation, CriterionKind criterion)
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var report = Prune(model, new PruningOptions(AccuracyRange.WithinDrop(1.0))
+        {
+            Allocation = allocation, Criterion = criterion, RelearnEpochs = 0, Rounds = 1, RefinePasses = 1,
+        });
+        Assert.Equal(allocation, report.Allocation);
+        Assert.Equal(criterion, report.Criterion);
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, report.Range.MinAccuracy));
+        Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
+        AssertPrunedWeightsAreExactlyZero(model);
+        if (BudgetAllocators.IsBudgetMethod(allocation)) Assert.NotEmpty(report.Sensitivity);
+        else Assert.All(report.Layers, l => Assert.Null(l.Budget));
+    }
+
+    [Fact]
+    public void Baselines_at_equal_kept_prune_the_original_to_exactly_that_many_and_leave_the_model_as_it_was()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var original = model.Snapshot();
+        var data = PruningTestSupport.Mnist;
+        var report = new BudgetPruner(new PruningOptions(AccuracyRange.WithinDrop(1.0)) { RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 })
+            .Prune(model, data.Train, data.Validation, data.Test);
+        var prunedState = model.Snapshot();
+
+        var results = BaselineComparison.CompareAtEqualKept(model, original, report.ConnectionsKept, data.Train, data.Validation, data.Test, relearnEpochs: 1);
+
+        Assert.Equal([AllocationKind.Global, AllocationKind.UniformSparsity], results.Select(r => r.Allocation));
+        Assert.All(results, r =>
+        {
+            Assert.Equal(report.ConnectionsKept, r.ConnectionsKept);
+            Assert.Equal(report.ConnectionsKept, r.Layers.Sum(l => l.Kept));
+            Assert.NotNull(r.AfterRelearn.TestAccuracy);
+        });
+        var uniform = results[1].Layers;
+        Assert.Equal((double)uniform[0].Kept / uniform[0].Connections, (double)uniform[1].Kept / uniform[1].Connections, 2);
+        foreach (var p in model.Parameters)
+        {
+            Assert.Equal(prunedState.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
+            Assert.Equal(prunedState.Masks.TryGetValue(p.Name, out var m) ? m : null, p.Mask?.ReadOnlySpan.ToArray());
+        }
+    }
+
+    [Fact]
+    public void Re_learning_keeps_pruned_weights_at_exactly_zero()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        Prune(model, new PruningOptions(AccuracyRange.WithinDrop(1.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RelearnLearningRate = 1e-3f });
+        AssertPrunedWeightsAreExactlyZero(model);
+    }
+
+    private sealed class SyncProgress(Action<PruningProgress> report) : IProgress<PruningProgress>
+    {
+        public void Report(PruningProgress value) => report(value);
+    }
+}
