@@ -1,0 +1,231 @@
+using Shears.Nn;
+using static Shears.Tests.Nn.NnTestSupport;
+
+namespace Shears.Tests.Nn;
+
+public class SequentialTests
+{
+    private static Sequential Tiny() =>
+        new("tiny", [1, 4, 5], new Flatten("flatten"), new Linear("fc1", 20, 7), new Relu("relu1"), new Linear("fc2", 7, 3));
+
+    [Fact]
+    public void Sequential_infers_the_output_shape_through_the_chain()
+    {
+        var model = new Sequential("m", [3, 9, 7], new MaxPool2d("pool", 2), new Flatten("flatten"), new Linear("fc", 3 * 4 * 3, 5));
+        Assert.Equal([3, 9, 7], model.InputShape);
+        Assert.Equal([5], model.OutputShape);
+        Assert.Equal(5, model.ClassCount);
+        Assert.Equal(3, model.Layers.Count);
+    }
+
+    [Fact]
+    public void Sequential_construction_rejects_a_mismatched_chain_naming_the_layer()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            new Sequential("m", [1, 4, 5], new Flatten("flatten"), new Linear("fc1", 20, 7), new Relu("relu1"), new Linear("fc2", 8, 3)));
+        Assert.Contains("fc2", e.Message);
+        Assert.Contains("[8]", e.Message);
+        Assert.Contains("[7]", e.Message);
+
+        var pool = Assert.Throws<ArgumentException>(() => new Sequential("m", [1, 4, 5], new Linear("fc1", 20, 7)));
+        Assert.Contains("fc1", pool.Message);
+
+        var small = Assert.Throws<ArgumentException>(() => new Sequential("m", [1, 1, 5], new MaxPool2d("pool1", 2)));
+        Assert.Contains("pool1", small.Message);
+    }
+
+    [Fact]
+    public void Sequential_rejects_duplicate_names_and_an_empty_chain()
+    {
+        Assert.Contains("fc.weight", Assert.Throws<ArgumentException>(() =>
+            new Sequential("m", [4], new Linear("fc", 4, 4), new Relu("r"), new Linear("fc", 4, 2))).Message);
+        Assert.Contains("'r'", Assert.Throws<ArgumentException>(() =>
+            new Sequential("m", [4], new Relu("r"), new Relu("r"))).Message);
+        Assert.Throws<ArgumentException>(() => new Sequential("m", [4]));
+    }
+
+    [Fact]
+    public void Sequential_parameter_names_are_unique_and_in_layer_order()
+    {
+        var model = Tiny();
+        var names = model.Parameters.Select(p => p.Name).ToArray();
+        Assert.Equal(["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"], names);
+        Assert.Equal(names.Length, names.Distinct().Count());
+        Assert.Equal(["fc1.weight", "fc2.weight"], model.PrunableParameters.Select(p => p.Name).ToArray());
+        Assert.Same(model.Parameters[2], model.GetParameter("fc2.weight"));
+        Assert.Contains("fc3.weight", Assert.Throws<KeyNotFoundException>(() => model.GetParameter("fc3.weight")).Message);
+    }
+
+    [Fact]
+    public void Sequential_counts_connections_of_prunable_weights_only()
+    {
+        var model = Tiny();
+        Assert.Equal((140L + 21L, 140L + 21L), model.Connections());
+        var mask = new Tensor(7, 20);
+        mask.Span[..100].Fill(1f);
+        model.GetParameter("fc1.weight").SetMask(mask);
+        Assert.Equal((161L, 100L + 21L), model.Connections());
+    }
+
+    [Fact]
+    public void Sequential_forward_rejects_a_wrong_sample_shape_naming_the_model()
+    {
+        var model = Tiny();
+        Assert.Contains("tiny", Assert.Throws<ArgumentException>(() => model.Forward(new Tensor(2, 1, 5, 4), training: false)).Message);
+        Assert.Contains("tiny", Assert.Throws<ArgumentException>(() => model.Forward(new Tensor(2, 20), training: false)).Message);
+    }
+
+    /// <summary>The tiny model's mean cross-entropy in double; also reports how close any hidden pre-activation comes to the ReLU kink.</summary>
+    private static double ReferenceLoss(double[] x, IReadOnlyList<double[]> p, int[] labels, out double closestToKink)
+    {
+        int batch = labels.Length;
+        var h = LinearTests.Reference(x, p[0], p[1], batch, 20, 7);
+        closestToKink = h.Min(Math.Abs);
+        for (int i = 0; i < h.Length; i++) h[i] = Math.Max(h[i], 0);
+        var logits = LinearTests.Reference(h, p[2], p[3], batch, 7, 3);
+        return SoftmaxCrossEntropyTests.Reference(logits, labels, 3);
+    }
+
+    [Fact]
+    public void Sequential_backward_matches_finite_differences_of_the_double_loss()
+    {
+        var rng = new Random(42);
+        var model = Tiny();
+        Initializer.HeUniform(model, seed: 7);
+        foreach (var p in model.Parameters.Where(p => !p.Prunable)) Fill(p, rng, 0.5);
+        const int batch = 3;
+        var input = RandomFloats(rng, batch * 20);
+        int[] labels = [0, 2, 1];
+
+        var logits = model.Forward(new Tensor((float[])input.Clone(), batch, 1, 4, 5), training: true);
+        var loss = new SoftmaxCrossEntropy();
+        var (value, gradient) = loss.Compute(logits, labels);
+        model.Backward(gradient);
+
+        var x = ToDouble(input);
+        var theta = model.Parameters.Select(p => ToDouble(p.Value.ReadOnlySpan)).ToList();
+        AssertClose(ReferenceLoss(x, theta, labels, out double closest), value, "loss", 1e-5, 1e-5);
+        Assert.True(closest > 1e-3, $"a hidden pre-activation is {closest} from the ReLU kink; pick another seed");
+        for (int k = 0; k < theta.Count; k++)
+            AssertAllClose(CentralDifferences(theta[k], () => ReferenceLoss(x, theta, labels, out _)), model.Parameters[k].Gradient.ReadOnlySpan,
+                $"dLoss/d{model.Parameters[k].Name}", 1e-5, 1e-3);
+    }
+
+    [Fact]
+    public void ModelState_restores_values_and_masks_captured_earlier()
+    {
+        var rng = new Random(1);
+        var model = Tiny();
+        foreach (var p in model.Parameters) Fill(p, rng);
+        var mask = new Tensor(3, 7);
+        for (int i = 0; i < mask.Length; i++) mask.Span[i] = i % 3 == 0 ? 0f : 1f;
+        model.GetParameter("fc2.weight").SetMask(mask);
+        var expected = model.Parameters.Select(p => p.Value.ReadOnlySpan.ToArray()).ToList();
+
+        var state = model.Snapshot();
+        Assert.Equal(model.Parameters.Select(p => p.Name).Order(), state.Values.Keys.Order());
+        Assert.Equal(["fc2.weight"], state.Masks.Keys.ToArray());
+
+        // Change everything: values, the existing mask, and add a mask the snapshot did not have.
+        foreach (var p in model.Parameters) Fill(p, rng);
+        mask.Span.Fill(1f);
+        var other = new Tensor(7, 20);
+        model.GetParameter("fc1.weight").SetMask(other);
+
+        state.Restore(model);
+        for (int k = 0; k < expected.Count; k++) Assert.Equal(expected[k], model.Parameters[k].Value.ReadOnlySpan.ToArray());
+        Assert.Null(model.GetParameter("fc1.weight").Mask);
+        var restored = model.GetParameter("fc2.weight").Mask!;
+        Assert.Equal(14, model.GetParameter("fc2.weight").KeptCount);
+        Assert.Equal([3, 7], restored.Shape.ToArray());
+        Assert.NotSame(mask, restored);
+
+        // The snapshot is a copy: restoring twice works even after the model changed again.
+        foreach (var p in model.Parameters) Fill(p, rng);
+        state.Restore(model);
+        for (int k = 0; k < expected.Count; k++) Assert.Equal(expected[k], model.Parameters[k].Value.ReadOnlySpan.ToArray());
+    }
+
+    private static Dictionary<string, float[]> ValuesOf(Sequential model) =>
+        model.Parameters.ToDictionary(p => p.Name, p => p.Value.ReadOnlySpan.ToArray());
+
+    [Fact]
+    public void ModelState_restore_rejects_a_state_that_lacks_a_parameter_naming_it()
+    {
+        var model = Tiny();
+        var values = ValuesOf(model);
+        values.Remove("fc2.bias");
+        var e = Assert.Throws<ArgumentException>(() => ModelState.From(values).Restore(model));
+        Assert.Contains("fc2.bias", e.Message);
+    }
+
+    [Fact]
+    public void ModelState_restore_rejects_a_state_with_an_extra_parameter_naming_it()
+    {
+        var model = Tiny();
+        var values = ValuesOf(model);
+        values["fc3.weight"] = new float[3];
+        var e = Assert.Throws<ArgumentException>(() => ModelState.From(values).Restore(model));
+        Assert.Contains("fc3.weight", e.Message);
+    }
+
+    [Fact]
+    public void ModelState_restore_rejects_a_mask_for_a_parameter_the_model_lacks()
+    {
+        var model = Tiny();
+        var masks = new Dictionary<string, float[]> { ["fc9.weight"] = [1f] };
+        Assert.Contains("fc9.weight", Assert.Throws<ArgumentException>(() => ModelState.From(ValuesOf(model), masks).Restore(model)).Message);
+    }
+
+    [Theory]
+    [InlineData("fc1.weight", 139)]
+    [InlineData("fc1.weight", 141)]
+    [InlineData("fc2.bias", 0)]
+    public void ModelState_restore_rejects_a_wrong_size_and_changes_nothing(string name, int size)
+    {
+        var rng = new Random(4);
+        var model = Tiny();
+        foreach (var p in model.Parameters) Fill(p, rng);
+        var before = ValuesOf(model);
+        var values = ValuesOf(model);
+        foreach (var v in values.Values) v.AsSpan().Fill(0.25f);
+        values[name] = new float[size];
+        var e = Assert.Throws<ArgumentException>(() => ModelState.From(values).Restore(model));
+        Assert.Contains(name, e.Message);
+        foreach (var p in model.Parameters) Assert.Equal(before[p.Name], p.Value.ReadOnlySpan.ToArray());
+    }
+
+    [Theory]
+    [InlineData(20)]
+    [InlineData(22)]
+    public void ModelState_restore_rejects_a_mask_of_the_wrong_size_and_changes_nothing(int size)
+    {
+        var rng = new Random(5);
+        var model = Tiny();
+        foreach (var p in model.Parameters) Fill(p, rng);
+        var before = ValuesOf(model);
+        var values = ValuesOf(model);
+        foreach (var v in values.Values) v.AsSpan().Fill(0.25f);
+        var masks = new Dictionary<string, float[]> { ["fc2.weight"] = Enumerable.Repeat(1f, size).ToArray() };
+        var e = Assert.Throws<ArgumentException>(() => ModelState.From(values, masks).Restore(model));
+        Assert.Contains("fc2.weight", e.Message);
+        foreach (var p in model.Parameters) Assert.Equal(before[p.Name], p.Value.ReadOnlySpan.ToArray());
+        Assert.Null(model.GetParameter("fc2.weight").Mask);
+    }
+
+    [Fact]
+    public void ModelState_restore_rejects_a_mask_with_entries_other_than_zero_and_one_and_changes_nothing()
+    {
+        var rng = new Random(6);
+        var model = Tiny();
+        foreach (var p in model.Parameters) Fill(p, rng);
+        var before = ValuesOf(model);
+        var values = ValuesOf(model);
+        foreach (var v in values.Values) v.AsSpan().Fill(0.25f);
+        var bad = Enumerable.Repeat(1f, 21).ToArray();
+        bad[5] = 0.5f;
+        var e = Assert.Throws<ArgumentException>(() => ModelState.From(values, new() { ["fc2.weight"] = bad }).Restore(model));
+        Assert.Contains("fc2.weight", e.Message);
+        foreach (var p in model.Parameters) Assert.Equal(before[p.Name], p.Value.ReadOnlySpan.ToArray());
+    }
+}
