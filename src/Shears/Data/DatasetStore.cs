@@ -99,10 +99,12 @@ public sealed class DatasetStore
         DatasetInfo? knownInfo = known ? info : null;
 
         if (dataDir is not null)
-            return ResolveUserFolder(dataDir, "--data-dir", knownInfo, name, useFolderItself: true);
+            return ResolveUserFolder(dataDir, "--data-dir", knownInfo, name);
 
         if (!known && Directory.Exists(name))
-            return ResolveUserFolder(name, "the dataset path", null, name, useFolderItself: true);
+            return ResolveUserFolder(name, "the dataset path", null, name);
+        if (!known && IsPathLike(name))
+            throw new DatasetUnavailableException("the dataset folder does not exist", Path.GetFullPath(name));
 
         string? fromEnvironment = _getEnvironmentVariable(DataDirVariable);
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
@@ -110,7 +112,7 @@ public sealed class DatasetStore
             // The variable names one data folder for every dataset: an unknown name is only looked for in its
             // own subfolder, so MNIST's files there are never loaded under another dataset's name.
             if (known)
-                return ResolveUserFolder(fromEnvironment, DataDirVariable, knownInfo, name, useFolderItself: true);
+                return ResolveUserFolder(fromEnvironment, DataDirVariable, knownInfo, name);
             if (!IsPathLike(name) && ImageClassificationFolder.HoldsDataset(Path.Combine(fromEnvironment, name)))
                 return Path.GetFullPath(Path.Combine(fromEnvironment, name));
         }
@@ -130,7 +132,7 @@ public sealed class DatasetStore
 
     // ---- folders the user names ---------------------------------------------------------------------------
 
-    private string ResolveUserFolder(string folder, string origin, DatasetInfo? info, string name, bool useFolderItself)
+    private string ResolveUserFolder(string folder, string origin, DatasetInfo? info, string name)
     {
         string full = Path.GetFullPath(folder);
         if (!Directory.Exists(full))
@@ -138,12 +140,11 @@ public sealed class DatasetStore
 
         IEnumerable<string> fileNames = info?.Files.Select(f => f.FileName) ?? ImageClassificationFolder.FileNames;
         string? subfolder = IsPathLike(name) ? null : Path.Combine(full, FolderName(info?.Name ?? name));
+        string[] subfolders = subfolder is null ? [] : new[] { Path.Combine(full, name.Trim()), subfolder }.Distinct().ToArray();
 
-        string? chosen = null;
-        if (useFolderItself && ImageClassificationFolder.MissingFiles(full, fileNames).Count == 0)
-            chosen = full;
-        else if (subfolder is not null && Directory.Exists(subfolder) && ImageClassificationFolder.MissingFiles(subfolder, fileNames).Count == 0)
-            chosen = subfolder;
+        string? chosen = ImageClassificationFolder.MissingFiles(full, fileNames).Count == 0
+            ? full
+            : subfolders.FirstOrDefault(sub => Directory.Exists(sub) && ImageClassificationFolder.MissingFiles(sub, fileNames).Count == 0);
 
         if (chosen is null)
         {

@@ -201,6 +201,15 @@ public sealed class DatasetStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_dataset_path_that_does_not_exist_says_so()
+    {
+        string path = _temp.Sub("no-such-set");
+        var e = Assert.Throws<DatasetUnavailableException>(() => Store().Load(path, null));
+        Assert.Equal(path, e.FilePath);
+        Assert.Contains("does not exist", e.Message);
+    }
+
+    [Fact]
     public void An_unknown_name_is_looked_up_only_in_its_own_subfolder_of_the_environment_folder()
     {
         string root = FolderWithFiles("root"); // holds tiny's files itself, but they are not 'other'
