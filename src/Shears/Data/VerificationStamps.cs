@@ -67,9 +67,11 @@ internal sealed class VerificationStamps
         {
             if (!File.Exists(stamp)) return;
             var lines = File.ReadLines(stamp).ToList();
-            if (lines.Count == 0) return;
-            var kept = lines.Skip(1).Where(l => !l.StartsWith(prefix, StringComparison.Ordinal));
-            AtomicWrite.WriteAllText(stamp, string.Join("", new[] { lines[0] }.Concat(kept).Select(l => l + "\n")));
+            if (!lines.Skip(1).Any(l => l.StartsWith(prefix, StringComparison.Ordinal))) return;
+            var text = new StringBuilder();
+            foreach (string l in lines.Take(1).Concat(lines.Skip(1).Where(l => !l.StartsWith(prefix, StringComparison.Ordinal))))
+                text.Append(l).Append('\n');
+            AtomicWrite.WriteAllText(stamp, text.ToString());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
