@@ -77,13 +77,13 @@ public unsafe class KernelBenchmarks
         switch (Case.Name)
         {
             case "avx512":
-                for (int i = 0; i < KernelCase.Calls; i++) Avx512Kernel.Tile(rows, kc, _a, _b, _c, 32, 1f);
+                for (int i = 0; i < KernelCase.Calls; i++) Avx512Kernel.Tile(rows, kc, _a, _b, Case.Columns, _c, 32, 1f);
                 break;
             case "avx2":
-                for (int i = 0; i < KernelCase.Calls; i++) Avx2Kernel.Tile(rows, kc, _a, _b, _c, 32, 1f);
+                for (int i = 0; i < KernelCase.Calls; i++) Avx2Kernel.Tile(rows, kc, _a, _b, Case.Columns, _c, 32, 1f);
                 break;
             default:
-                for (int i = 0; i < KernelCase.Calls; i++) ScalarKernel.Tile(rows, kc, _a, _b, _c, 32, 1f);
+                for (int i = 0; i < KernelCase.Calls; i++) ScalarKernel.Tile(rows, kc, _a, _b, Case.Columns, _c, 32, 1f);
                 break;
         }
     }

@@ -105,6 +105,10 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         float* packA = ws.PackA;
         float* packB = ws.PackB;
         float* edge = stackalloc float[TK.MR * TK.NR];
+        // With a single block of rows each packed B panel serves one sweep of the row panels only, so pack each
+        // B micro-panel just before its sweep (it stays in L1) and prefetch the next panel's source meanwhile:
+        // the memory traffic of the wide operand then overlaps the arithmetic (the conv shapes: small m, huge n or k).
+        bool stream = i1 - i0 <= TK.MC;
 
         for (int jc = j0; jc < j1; jc += TK.NC)
         {
@@ -113,40 +117,101 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
             {
                 int kc = Math.Min(kcStep, g.K - pc);
                 float beta = pc == 0 ? g.Beta : 1f;
-                // op(B)[p, j]: B[p, j] stored k×n, or B[j, p] stored n×k when transposed.
-                if (g.TransB)
-                    GemmPacking.PackBlock(lanesAreRows: true, g.B + jc * g.Ldb + pc, g.Ldb, nc, kc, nr, packB);
-                else
-                    GemmPacking.PackBlock(lanesAreRows: false, g.B + pc * g.Ldb + jc, g.Ldb, nc, kc, nr, packB);
+                if (!stream) PackB(g, jc, nc, pc, kc, packB);
 
                 for (int ic = i0; ic < i1; ic += TK.MC)
                 {
                     int mc = Math.Min(TK.MC, i1 - ic);
-                    // op(A)[i, p]: A[i, p] stored m×k, or A[p, i] stored k×m when transposed.
-                    if (g.TransA)
-                        GemmPacking.PackBlock(lanesAreRows: false, g.A + pc * g.Lda + ic, g.Lda, mc, kc, mr, packA);
-                    else
-                        GemmPacking.PackBlock(lanesAreRows: true, g.A + ic * g.Lda + pc, g.Lda, mc, kc, mr, packA);
-
+                    PackA(g, ic, mc, pc, kc, packA);
                     float* cBlock = g.C + ic * g.Ldc + jc;
-                    for (int jr = 0; jr < nc; jr += nr)
+                    if (stream)
                     {
-                        int cols = Math.Min(nr, nc - jr);
-                        float* bPanel = packB + (nint)jr * kc;
-                        for (int ir = 0; ir < mc; ir += mr)
+                        int tilesPerPanel = CeilDiv(mc, mr);
+                        int nextKc = Math.Min(kcStep, g.K - pc - kc);
+                        var nextA = nextKc > 0 ? SourceOfA(g, ic, mc, pc + kc, nextKc) : default;
+                        int aPerTile = CeilDiv(nextA.Lines, CeilDiv(nc, nr) * tilesPerPanel);
+                        for (int jr = 0; jr < nc; jr += nr)
                         {
-                            int rows = Math.Min(mr, mc - ir);
-                            float* aPanel = packA + (nint)ir * kc;
-                            float* cTile = cBlock + ir * g.Ldc + jr;
-                            if (cols == nr)
-                                TK.Tile(rows, kc, aPanel, bPanel, cTile, g.Ldc, beta);
+                            int cols = Math.Min(nr, nc - jr);
+                            // A full-width panel of a plain (k×n) B is read in place: the kernel takes NR floats
+                            // per step at stride ldb, so the wide operand is never copied. Otherwise pack it.
+                            float* bPanel = packB;
+                            nint ldbPanel = nr;
+                            if (!g.TransB && cols == nr)
+                            {
+                                bPanel = g.B + pc * g.Ldb + jc + jr;
+                                ldbPanel = g.Ldb;
+                            }
                             else
-                                EdgeTile(rows, cols, kc, aPanel, bPanel, cTile, g.Ldc, beta, edge);
+                            {
+                                PackB(g, jc + jr, cols, pc, kc, packB);
+                            }
+                            PrefetchCursor nextB =
+                                jr + nr < nc ? SourceOfB(g, jc + jr + nr, Math.Min(nr, nc - jr - nr), pc, kc)
+                                : nextKc > 0 ? SourceOfB(g, jc, Math.Min(nr, nc), pc + kc, nextKc)
+                                : jc + TK.NC < j1 ? SourceOfB(g, jc + TK.NC, Math.Min(nr, j1 - jc - TK.NC), 0, kcStep)
+                                : default;
+                            int bPerTile = CeilDiv(nextB.Lines, tilesPerPanel);
+                            for (int ir = 0; ir < mc; ir += mr)
+                            {
+                                nextB.Issue(bPerTile);
+                                nextA.Issue(aPerTile);
+                                Tile(Math.Min(mr, mc - ir), cols, kc, packA + (nint)ir * kc, bPanel, ldbPanel, cBlock + ir * g.Ldc + jr, g.Ldc, beta, edge);
+                            }
+                        }
+                    }
+                    else
+                    {
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int cols = Math.Min(nr, nc - jr);
+                            float* bPanel = packB + (nint)jr * kc;
+                            for (int ir = 0; ir < mc; ir += mr)
+                                Tile(Math.Min(mr, mc - ir), cols, kc, packA + (nint)ir * kc, bPanel, nr, cBlock + ir * g.Ldc + jr, g.Ldc, beta, edge);
                         }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Packs op(B)[pc.., j..] (kc × cols) into NR-wide panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackB(in GemmArgs g, int j, int cols, int pc, int kc, float* dst)
+    {
+        // op(B)[p, j]: B[p, j] stored k×n, or B[j, p] stored n×k when transposed.
+        if (g.TransB)
+            GemmPacking.PackBlock(lanesAreRows: true, g.B + j * g.Ldb + pc, g.Ldb, cols, kc, TK.NR, dst);
+        else
+            GemmPacking.PackBlock(lanesAreRows: false, g.B + pc * g.Ldb + j, g.Ldb, cols, kc, TK.NR, dst);
+    }
+
+    /// <summary>Packs op(A)[i.., pc..] (rows × kc) into MR-wide panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackA(in GemmArgs g, int i, int rows, int pc, int kc, float* dst)
+    {
+        // op(A)[i, p]: A[i, p] stored m×k, or A[p, i] stored k×m when transposed.
+        if (g.TransA)
+            GemmPacking.PackBlock(lanesAreRows: false, g.A + pc * g.Lda + i, g.Lda, rows, kc, TK.MR, dst);
+        else
+            GemmPacking.PackBlock(lanesAreRows: true, g.A + i * g.Lda + pc, g.Lda, rows, kc, TK.MR, dst);
+    }
+
+    private static PrefetchCursor SourceOfB(in GemmArgs g, int j, int cols, int pc, int kc) =>
+        g.TransB ? new PrefetchCursor(g.B + j * g.Ldb + pc, g.Ldb, cols, kc)
+                 : new PrefetchCursor(g.B + pc * g.Ldb + j, g.Ldb, kc, cols);
+
+    private static PrefetchCursor SourceOfA(in GemmArgs g, int i, int rows, int pc, int kc) =>
+        g.TransA ? new PrefetchCursor(g.A + pc * g.Lda + i, g.Lda, kc, rows)
+                 : new PrefetchCursor(g.A + i * g.Lda + pc, g.Lda, rows, kc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, float* edge)
+    {
+        if (cols == TK.NR)
+            TK.Tile(rows, kc, a, b, ldb, c, ldc, beta);
+        else
+            EdgeTile(rows, cols, kc, a, b, c, ldc, beta, edge);
     }
 
     /// <summary>A tile narrower than NR: run the kernel on a scratch tile and copy the live columns.</summary>
@@ -156,7 +221,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         if (beta != 0f)
             for (int r = 0; r < rows; r++)
                 new ReadOnlySpan<float>(c + r * ldc, cols).CopyTo(new Span<float>(scratch + r * nr, nr));
-        TK.Tile(rows, kc, a, b, scratch, nr, beta);
+        TK.Tile(rows, kc, a, b, nr, scratch, nr, beta);
         for (int r = 0; r < rows; r++)
             new ReadOnlySpan<float>(scratch + r * nr, cols).CopyTo(new Span<float>(c + r * ldc, cols));
     }

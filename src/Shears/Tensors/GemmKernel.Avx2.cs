@@ -16,30 +16,30 @@ internal readonly struct Avx2Kernel : IGemmKernel
     public static int MC => 6 * 24;
     public static int NC => 4096;
 
-    public static unsafe void Tile(int rows, nint kc, float* a, float* b, float* c, nint ldc, float beta)
+    public static unsafe void Tile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta)
     {
         switch (rows)
         {
-            case 1: Tile6x16<N1>(kc, a, b, c, ldc, beta); break;
-            case 2: Tile6x16<N2>(kc, a, b, c, ldc, beta); break;
-            case 3: Tile6x16<N3>(kc, a, b, c, ldc, beta); break;
-            case 4: Tile6x16<N4>(kc, a, b, c, ldc, beta); break;
-            case 5: Tile6x16<N5>(kc, a, b, c, ldc, beta); break;
-            case 6: Tile6x16<N6>(kc, a, b, c, ldc, beta); break;
+            case 1: Tile6x16<N1>(kc, a, b, ldb, c, ldc, beta); break;
+            case 2: Tile6x16<N2>(kc, a, b, ldb, c, ldc, beta); break;
+            case 3: Tile6x16<N3>(kc, a, b, ldb, c, ldc, beta); break;
+            case 4: Tile6x16<N4>(kc, a, b, ldb, c, ldc, beta); break;
+            case 5: Tile6x16<N5>(kc, a, b, ldb, c, ldc, beta); break;
+            case 6: Tile6x16<N6>(kc, a, b, ldb, c, ldc, beta); break;
             default: ThrowHelper.Unreachable(); break;
         }
     }
 
     // Tile6x16: 6 rows x 16 columns (2 x Vector256<float>) per tile; TRows picks how many rows are live.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void Tile6x16<TRows>(nint kc, float* a, float* b, float* c, nint ldc, float beta) where TRows : struct, IConstant
+    private static unsafe void Tile6x16<TRows>(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) where TRows : struct, IConstant
     {
         int rows = TRows.Value;
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (nint p = 0; p < kc; p++)
         {
-            Vector256<float> b0 = Vector256.LoadAligned(b + 0);
-            Vector256<float> b1 = Vector256.LoadAligned(b + 8);
+            Vector256<float> b0 = Vector256.Load(b + 0);
+            Vector256<float> b1 = Vector256.Load(b + 8);
             { Vector256<float> a0 = Vector256.Create(a[0]); c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0); c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1); }
             if (rows > 1) { Vector256<float> a1 = Vector256.Create(a[1]); c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0); c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1); }
             if (rows > 2) { Vector256<float> a2 = Vector256.Create(a[2]); c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0); c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1); }
@@ -47,7 +47,7 @@ internal readonly struct Avx2Kernel : IGemmKernel
             if (rows > 4) { Vector256<float> a4 = Vector256.Create(a[4]); c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0); c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1); }
             if (rows > 5) { Vector256<float> a5 = Vector256.Create(a[5]); c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0); c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1); }
             a += 6;
-            b += 16;
+            b += ldb;
         }
         if (beta == 0f)
         {

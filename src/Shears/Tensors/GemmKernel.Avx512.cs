@@ -14,42 +14,42 @@ internal readonly struct Avx512Kernel : IGemmKernel
 {
     public static int MR => 14;
     public static int NR => 32;
-    public static int KC => 256;
+    public static int KC => 320;
     public static int MC => 14 * 24;
     public static int NC => 4096;
 
-    public static unsafe void Tile(int rows, nint kc, float* a, float* b, float* c, nint ldc, float beta)
+    public static unsafe void Tile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta)
     {
         switch (rows)
         {
-            case 1: Tile14x32<N1>(kc, a, b, c, ldc, beta); break;
-            case 2: Tile14x32<N2>(kc, a, b, c, ldc, beta); break;
-            case 3: Tile14x32<N3>(kc, a, b, c, ldc, beta); break;
-            case 4: Tile14x32<N4>(kc, a, b, c, ldc, beta); break;
-            case 5: Tile14x32<N5>(kc, a, b, c, ldc, beta); break;
-            case 6: Tile14x32<N6>(kc, a, b, c, ldc, beta); break;
-            case 7: Tile14x32<N7>(kc, a, b, c, ldc, beta); break;
-            case 8: Tile14x32<N8>(kc, a, b, c, ldc, beta); break;
-            case 9: Tile14x32<N9>(kc, a, b, c, ldc, beta); break;
-            case 10: Tile14x32<N10>(kc, a, b, c, ldc, beta); break;
-            case 11: Tile14x32<N11>(kc, a, b, c, ldc, beta); break;
-            case 12: Tile14x32<N12>(kc, a, b, c, ldc, beta); break;
-            case 13: Tile14x32<N13>(kc, a, b, c, ldc, beta); break;
-            case 14: Tile14x32<N14>(kc, a, b, c, ldc, beta); break;
+            case 1: Tile14x32<N1>(kc, a, b, ldb, c, ldc, beta); break;
+            case 2: Tile14x32<N2>(kc, a, b, ldb, c, ldc, beta); break;
+            case 3: Tile14x32<N3>(kc, a, b, ldb, c, ldc, beta); break;
+            case 4: Tile14x32<N4>(kc, a, b, ldb, c, ldc, beta); break;
+            case 5: Tile14x32<N5>(kc, a, b, ldb, c, ldc, beta); break;
+            case 6: Tile14x32<N6>(kc, a, b, ldb, c, ldc, beta); break;
+            case 7: Tile14x32<N7>(kc, a, b, ldb, c, ldc, beta); break;
+            case 8: Tile14x32<N8>(kc, a, b, ldb, c, ldc, beta); break;
+            case 9: Tile14x32<N9>(kc, a, b, ldb, c, ldc, beta); break;
+            case 10: Tile14x32<N10>(kc, a, b, ldb, c, ldc, beta); break;
+            case 11: Tile14x32<N11>(kc, a, b, ldb, c, ldc, beta); break;
+            case 12: Tile14x32<N12>(kc, a, b, ldb, c, ldc, beta); break;
+            case 13: Tile14x32<N13>(kc, a, b, ldb, c, ldc, beta); break;
+            case 14: Tile14x32<N14>(kc, a, b, ldb, c, ldc, beta); break;
             default: ThrowHelper.Unreachable(); break;
         }
     }
 
     // Tile14x32: 14 rows x 32 columns (2 x Vector512<float>) per tile; TRows picks how many rows are live.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void Tile14x32<TRows>(nint kc, float* a, float* b, float* c, nint ldc, float beta) where TRows : struct, IConstant
+    private static unsafe void Tile14x32<TRows>(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) where TRows : struct, IConstant
     {
         int rows = TRows.Value;
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default, c8_0 = default, c8_1 = default, c9_0 = default, c9_1 = default, c10_0 = default, c10_1 = default, c11_0 = default, c11_1 = default, c12_0 = default, c12_1 = default, c13_0 = default, c13_1 = default;
         for (nint p = 0; p < kc; p++)
         {
-            Vector512<float> b0 = Vector512.LoadAligned(b + 0);
-            Vector512<float> b1 = Vector512.LoadAligned(b + 16);
+            Vector512<float> b0 = Vector512.Load(b + 0);
+            Vector512<float> b1 = Vector512.Load(b + 16);
             { Vector512<float> a0 = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1); }
             if (rows > 1) { Vector512<float> a1 = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1); }
             if (rows > 2) { Vector512<float> a2 = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1); }
@@ -65,7 +65,7 @@ internal readonly struct Avx512Kernel : IGemmKernel
             if (rows > 12) { Vector512<float> a12 = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(a12, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(a12, b1, c12_1); }
             if (rows > 13) { Vector512<float> a13 = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(a13, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(a13, b1, c13_1); }
             a += 14;
-            b += 32;
+            b += ldb;
         }
         if (beta == 0f)
         {

@@ -26,10 +26,11 @@ internal interface IGemmKernel
 
     /// <summary>
     /// C[0..rows, 0..NR) = A·B + beta·C over <paramref name="kc"/> steps, where A is a packed micro-panel
-    /// (MR floats per step, first <paramref name="rows"/> live) and B a packed micro-panel (NR floats per step,
-    /// 64-byte aligned). When beta is 0, C is not read. All NR columns are written.
+    /// (MR floats per step, first <paramref name="rows"/> live) and B holds NR floats per step,
+    /// <paramref name="ldb"/> floats apart: a packed panel (ldb = NR) or, for a plain k×n B, the matrix itself.
+    /// When beta is 0, C is not read. All NR columns are written.
     /// </summary>
-    static abstract unsafe void Tile(int rows, nint kc, float* a, float* b, float* c, nint ldc, float beta);
+    static abstract unsafe void Tile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta);
 }
 
 /// <summary>A compile-time integer: generic struct arguments let the JIT drop the dead rows of a tile.</summary>
@@ -66,7 +67,7 @@ internal readonly struct ScalarKernel : IGemmKernel
     public static int NC => 1024;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static unsafe void Tile(int rows, nint kc, float* a, float* b, float* c, nint ldc, float beta)
+    public static unsafe void Tile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta)
     {
         const int mr = 4, nr = 8;
         float* acc = stackalloc float[mr * nr];
@@ -81,7 +82,7 @@ internal readonly struct ScalarKernel : IGemmKernel
                     accRow[j] += av * b[j];
             }
             a += mr;
-            b += nr;
+            b += ldb;
         }
         for (int r = 0; r < rows; r++)
         {
