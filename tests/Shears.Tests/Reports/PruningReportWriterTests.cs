@@ -1,0 +1,210 @@
+using System.Text.Json;
+using Shears.Pruning;
+using Shears.Reports;
+using static Shears.Tests.Reports.ReportTestSupport;
+
+namespace Shears.Tests.Reports;
+
+public sealed class PruningReportWriterTests
+{
+    private static string[] Names(JsonElement obj) => obj.EnumerateObject().Select(p => p.Name).ToArray();
+
+    [Fact]
+    public void Report_json_has_exactly_the_documented_field_names()
+    {
+        using var dir = new ReportTempFolder();
+        string path = dir.File("report.json");
+
+        PruningReportWriter.WriteJson(Report(), path);
+
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = doc.RootElement;
+        Assert.Equal(
+            ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned",
+             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "stepBacks", "layers", "rounds", "sensitivity"],
+            Names(root));
+        Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description"], Names(root.GetProperty("range")));
+        foreach (string network in new[] { "original", "afterPruning", "pruned" })
+            Assert.Equal(["validationAccuracy", "testAccuracy"], Names(root.GetProperty(network)));
+        var layers = root.GetProperty("layers").EnumerateArray().ToArray();
+        Assert.Equal(3, layers.Length);
+        foreach (var layer in layers) Assert.Equal(["name", "connections", "kept", "budget", "threshold", "sparsity"], Names(layer));
+        Assert.Equal(
+            ["round", "keptBefore", "kept", "validationAtStart", "validationBeforeRelearn", "validationAfterRelearn", "outcome",
+             "budgetAvailable", "budgetGiven", "budgetUsed", "shrinks", "seconds", "accepted"],
+            Names(root.GetProperty("rounds")[0]));
+        Assert.Equal(["fc1.weight", "fc2.weight", "fc3.weight"], Names(root.GetProperty("sensitivity")));
+        Assert.Equal(["sparsity", "kept", "accuracy"], Names(root.GetProperty("sensitivity").GetProperty("fc1.weight")[0]));
+    }
+
+    [Fact]
+    public void Report_json_holds_the_values_as_fractions_counts_and_enum_names()
+    {
+        using var dir = new ReportTempFolder();
+        string path = dir.File("report.json");
+
+        PruningReportWriter.WriteJson(Report(), path);
+
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = doc.RootElement;
+        Assert.Equal(266_200, root.GetProperty("connectionsTotal").GetInt64());
+        Assert.Equal(21_000, root.GetProperty("connectionsKept").GetInt64());
+        Assert.Equal(21_000.0 / 266_200, root.GetProperty("keptFraction").GetDouble(), 12);
+        Assert.Equal(266_200.0 / 21_000, root.GetProperty("compression").GetDouble(), 9);
+        Assert.Equal(0.97, root.GetProperty("range").GetProperty("minAccuracy").GetDouble());
+        Assert.Equal(0.98, root.GetProperty("original").GetProperty("validationAccuracy").GetDouble());
+        Assert.Equal(0.979, root.GetProperty("original").GetProperty("testAccuracy").GetDouble());
+        Assert.Equal(0.975, root.GetProperty("pruned").GetProperty("validationAccuracy").GetDouble());
+        Assert.Equal(0.005, root.GetProperty("marginValidation").GetDouble(), 12);
+        Assert.Equal(-0.002, root.GetProperty("marginTest").GetDouble(), 12);
+        Assert.Equal("Sensitivity", root.GetProperty("allocation").GetString());
+        Assert.Equal("SteppedBack", root.GetProperty("rounds")[1].GetProperty("outcome").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("layers")[2].GetProperty("budget").ValueKind);
+    }
+
+    [Fact]
+    public void A_report_read_back_from_json_has_the_same_values()
+    {
+        using var dir = new ReportTempFolder();
+        string path = dir.File("report.json");
+        var report = Report();
+
+        PruningReportWriter.WriteJson(report, path);
+        var back = PruningReportWriter.ReadJson(path);
+
+        Assert.Equal((report.Model, report.ConnectionsTotal, report.ConnectionsKept, report.Range, report.Original, report.AfterPruning, report.Pruned),
+                     (back.Model, back.ConnectionsTotal, back.ConnectionsKept, back.Range, back.Original, back.AfterPruning, back.Pruned));
+        Assert.Equal(report.Layers, back.Layers);
+        Assert.Equal(report.Rounds, back.Rounds);
+        Assert.Equal(report.Sensitivity.Keys, back.Sensitivity.Keys);
+        Assert.Equal(report.Sensitivity["fc2.weight"], back.Sensitivity["fc2.weight"]);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_report_is_refused_naming_it()
+    {
+        using var dir = new ReportTempFolder();
+        string path = dir.File("report.json");
+        File.WriteAllText(path, "{\"model\": 3");
+
+        var e = Assert.Throws<ShearsException>(() => PruningReportWriter.ReadJson(path));
+
+        Assert.Equal(path, e.FilePath);
+    }
+
+    [Fact]
+    public void Report_md_says_inside_the_range_and_lists_every_layer_and_round()
+    {
+        string md = PruningReportWriter.Markdown(Report(0.975), "weights.png", "sensitivity.png");
+
+        Assert.Contains("**Inside the range**: the pruned network's validation accuracy 97.50% is 0.50 points above the floor 97.00%.", md);
+        Assert.Contains("| Verdict | **inside the range** |", md);
+        Assert.DoesNotContain("OUTSIDE", md);
+        Assert.Contains("| Connections kept | 21,000 of 266,200 (7.89%) |", md);
+        Assert.Contains("| Compression | 12.68× |", md);
+        Assert.Contains("| Margin, validation | +0.50 points (inside the range) |", md);
+        Assert.Contains("| Margin, test | −0.20 points (below the floor; reported only, the test set decides nothing) |", md);
+        Assert.Contains("| Original | 98.00% | 97.90% |", md);
+        Assert.Contains("| After pruning (before re-learning) | 96.00% | 95.80% |", md);
+        Assert.Contains("| After re-learning (final) | 97.50% | 96.80% |", md);
+        Assert.Contains("| fc1.weight | 235,200 | 15,000 | 6.38% | 0.400 points | 0.0731 |", md);
+        Assert.Contains("| fc2.weight | 30,000 | 5,000 | 16.67% | 0.300 points | 0.05 |", md);
+        Assert.Contains("| fc3.weight | 1,000 | 1,000 | 100.00% | — | 0 |", md);
+        Assert.Contains("| 1 | 266,200 | 30,000 | 98.00% | 96.00% | 97.80% | 1.000 | 1.000 | 2.000 | 0 | accepted | 20.0 |", md);
+        Assert.Contains("| 2 | 30,000 | 21,000 | 97.80% | 95.00% | 96.50% | 0.800 | 0.400 | 2.800 | 1 | stepped back | 15.0 |", md);
+        Assert.Contains("](weights.png)", md);
+        Assert.Contains("](sensitivity.png)", md);
+    }
+
+    [Fact]
+    public void Report_md_says_OUTSIDE_when_the_final_network_is_below_the_floor()
+    {
+        string md = PruningReportWriter.Markdown(Report(0.965), null, null);
+
+        Assert.Contains("**OUTSIDE the range**: the pruned network's validation accuracy 96.50% is 0.50 points below the floor 97.00%.", md);
+        Assert.Contains("| Verdict | **OUTSIDE the range** |", md);
+        Assert.Contains("| Margin, validation | −0.50 points (OUTSIDE the range) |", md);
+        Assert.DoesNotContain("![", md);
+    }
+
+    [Fact]
+    public void A_network_exactly_on_the_floor_is_inside_the_range()
+    {
+        var report = Report(0.97);
+        Assert.True(PruningReportWriter.InsideRange(report));
+        Assert.Contains("**Inside the range**", PruningReportWriter.Markdown(report, null, null));
+    }
+
+    [Fact]
+    public void Without_a_test_set_the_test_column_and_margin_say_so()
+    {
+        var r = Report();
+        var report = r with { Original = r.Original with { TestAccuracy = null }, AfterPruning = r.AfterPruning with { TestAccuracy = null }, Pruned = r.Pruned with { TestAccuracy = null } };
+
+        string md = PruningReportWriter.Markdown(report, null, null);
+
+        Assert.Contains("| Margin, test | no test set |", md);
+        Assert.Contains("| Original | 98.00% | — |", md);
+    }
+
+    [Fact]
+    public void A_pipe_in_a_layer_name_does_not_break_the_table()
+    {
+        var report = Report() with { Layers = [new LayerReport("odd|name", 10, 5, 0.001, 0.5)] };
+
+        string md = PruningReportWriter.Markdown(report, null, null);
+
+        Assert.Contains("| odd\\|name | 10 | 5 | 50.00% |", md);
+    }
+
+    [Fact]
+    public void WriteAll_writes_the_json_the_markdown_and_both_images_atomically_leaving_no_temporary_files()
+    {
+        using var dir = new ReportTempFolder();
+        string folder = Path.Combine(dir.Path, "out");
+        var dense = Model("fcn2");
+        var pruned = Pruned("fcn2", dense, i => i % 4 == 0);
+
+        var files = PruningReportWriter.WriteAll(Report(), dense, pruned, folder);
+
+        Assert.Equal(["report.json", "report.md", "sensitivity.png", "weights.png"],
+                     Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(Path.Combine(folder, "weights.png"), files.Weights);
+        Assert.True(IsPng(files.Weights!));
+        Assert.True(IsPng(files.Sensitivity!));
+        string md = File.ReadAllText(files.Markdown);
+        Assert.Contains("](weights.png)", md);
+        Assert.Contains("](sensitivity.png)", md);
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(files.Json));
+        Assert.Equal("fcn2", doc.RootElement.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public void WriteAll_leaves_out_the_weight_image_for_a_convolutional_model_and_the_sensitivity_plot_for_a_baseline()
+    {
+        using var dir = new ReportTempFolder();
+        var dense = Model("cnn3");
+        var report = Report() with { Sensitivity = new Dictionary<string, IReadOnlyList<SensitivityPoint>>() };
+
+        var files = PruningReportWriter.WriteAll(report, dense, dense, dir.Path);
+
+        Assert.Null(files.Weights);
+        Assert.Null(files.Sensitivity);
+        Assert.Equal(["report.json", "report.md"], Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("![", File.ReadAllText(files.Markdown));
+    }
+
+    [Fact]
+    public void Writing_over_an_old_report_replaces_it_whole()
+    {
+        using var dir = new ReportTempFolder();
+        string path = dir.File("report.md");
+        File.WriteAllText(path, new string('x', 100_000));
+
+        PruningReportWriter.WriteMarkdown(Report(), path, null, null);
+
+        Assert.StartsWith("# Pruning report: fcn2", File.ReadAllText(path));
+        Assert.DoesNotContain("xxx", File.ReadAllText(path));
+        Assert.Equal(["report.md"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+}
