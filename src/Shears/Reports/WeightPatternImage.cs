@@ -104,12 +104,14 @@ public static class WeightPatternImage
             using var canvas = new SKCanvas(bitmap);
             canvas.Clear(SKColors.White);
             using var font = TextFont();
-            DrawPanel(canvas, bitmap, layout, 0, dense.Weight, "dense", font);
+            // When only the first units are drawn, the titles say so.
+            string units = layout.Units < dense.Outputs ? $", first {layout.Units} of {dense.Outputs} units" : "";
+            DrawPanel(canvas, bitmap, layout, 0, dense.Weight, $"dense{units}", font);
             if (pruned is not null)
             {
                 var weight = pruned.Weight;
                 double kept = weight.Count == 0 ? 1 : (double)weight.KeptCount / weight.Count;
-                string title = $"pruned (kept {(kept * 100).ToString("0.#", CultureInfo.InvariantCulture)}% of {pruned.Name})";
+                string title = $"pruned (kept {(kept * 100).ToString("0.#", CultureInfo.InvariantCulture)}% of {pruned.Name}{units})";
                 DrawPanel(canvas, bitmap, layout, 1, weight, title, font);
             }
             canvas.Flush();
