@@ -24,7 +24,8 @@ public static class ShearsCli
         root.Subcommands.Add(DataCommand.Create(context));
         root.Subcommands.Add(TrainCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
-        foreach (var extra in ExtraCommands) root.Subcommands.Add(extra(context));
+        root.Subcommands.Add(PruneCommand.Create(context));
+        root.Subcommands.Add(ReproduceCommand.Create(context));
 
         var parse = root.Parse(args);
         var config = new InvocationConfiguration
@@ -42,9 +43,6 @@ public static class ShearsCli
             return context.Fail(e, parse.GetValue(CliContext.VerboseOption));
         }
     }
-
-    /// <summary>Commands added by later stages (pruning, reproduction) register here.</summary>
-    internal static List<Func<CliContext, Command>> ExtraCommands { get; } = [];
 
     /// <summary>Routes System.CommandLine's help and parse output to the Spectre console.</summary>
     private sealed class ConsoleWriter(IAnsiConsole console) : TextWriter

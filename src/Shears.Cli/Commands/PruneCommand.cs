@@ -1,0 +1,88 @@
+using System.CommandLine;
+using Shears.Onnx;
+using Shears.Pruning;
+using Shears.Reports;
+using Spectre.Console;
+
+namespace Shears.Cli.Commands;
+
+/// <summary>`shears prune`: the paper's method on an ONNX model, against a desired accuracy range.</summary>
+internal static class PruneCommand
+{
+    public static readonly string[] AllocationNames = ["sensitivity", "uniform", "size", "global", "uniform-sparsity"];
+    public static readonly string[] CriterionNames = ["magnitude", "activation"];
+
+    public static AllocationKind ParseAllocation(string name) => name switch
+    {
+        "sensitivity" => AllocationKind.Sensitivity,
+        "uniform" => AllocationKind.Uniform,
+        "size" => AllocationKind.Size,
+        "global" => AllocationKind.Global,
+        "uniform-sparsity" => AllocationKind.UniformSparsity,
+        _ => throw new ArgumentException($"Unknown allocation '{name}'; choose one of {string.Join(", ", AllocationNames)}."),
+    };
+
+    public static CriterionKind ParseCriterion(string name) => name switch
+    {
+        "magnitude" => CriterionKind.Magnitude,
+        "activation" or "activation-aware" => CriterionKind.ActivationAware,
+        _ => throw new ArgumentException($"Unknown criterion '{name}'; choose one of {string.Join(", ", CriterionNames)}."),
+    };
+
+    public static Command Create(CliContext context)
+    {
+        var modelPath = new Argument<string>("model") { Description = "Trained ONNX model to prune." };
+        var minAccuracy = new Option<double?>("--min-accuracy") { Description = "Absolute accuracy floor (0..1) on the validation split." };
+        var maxDrop = new Option<double?>("--max-drop") { Description = "Largest drop, in percentage points, below the original's validation accuracy." };
+        var allocation = new Option<string>("--allocation") { Description = "How the error budget is shared among layers.", DefaultValueFactory = _ => "sensitivity" };
+        allocation.AcceptOnlyFromAmong(AllocationNames);
+        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's) or activation (|w| × mean input activation).", DefaultValueFactory = _ => "magnitude" };
+        criterion.AcceptOnlyFromAmong([.. CriterionNames, "activation-aware"]);
+        var relearnEpochs = new Option<int>("--relearn-epochs") { Description = "Re-learning epochs per round.", DefaultValueFactory = _ => 2 };
+        var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => 6 };
+        var relearnLr = new Option<float>("--relearn-lr") { Description = "Re-learning learning rate (Adam).", DefaultValueFactory = _ => 1e-4f };
+        var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
+        var validation = new Option<int>("--validation") { Description = "Images held out from the end of the training set for validation.", DefaultValueFactory = _ => 5000 };
+        var output = new Option<string>("--out") { Description = "Where to write the pruned model (ONNX).", Required = true };
+        var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md and images." };
+        var dataDir = CliContext.DataDirOption();
+        var dataset = CliContext.DatasetOption();
+
+        var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
+        {
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, seed, validation, output, report, dataDir, dataset,
+        };
+        command.SetAction((parse, cancellation) =>
+        {
+            var range = new AccuracyRange(parse.GetValue(minAccuracy), parse.GetValue(maxDrop));
+            range.Validate();
+            var options = new PruningOptions(range)
+            {
+                Allocation = ParseAllocation(parse.GetValue(allocation)!),
+                Criterion = ParseCriterion(parse.GetValue(criterion)!),
+                RelearnEpochs = parse.GetValue(relearnEpochs),
+                Rounds = parse.GetValue(rounds),
+                RelearnLearningRate = parse.GetValue(relearnLr),
+                Seed = parse.GetValue(seed),
+            };
+            options.Validate();
+            string path = parse.GetValue(modelPath)!;
+            var model = OnnxImporter.Load(path);
+            var splits = context.LoadDataset(parse.GetValue(dataset)!, parse.GetValue(dataDir), cancellation);
+            var (train, val) = splits.Train.SplitLast(parse.GetValue(validation));
+
+            var result = PruningView.Run(context.Console, model.Name, progress =>
+                new BudgetPruner(options).Prune(model, train, val, splits.Test, progress, cancellation));
+
+            OnnxExporter.Export(model, parse.GetValue(output)!);
+            PruningView.ShowReport(context.Console, result);
+            if (parse.GetValue(report) is { } dir)
+            {
+                PruningReportWriter.WriteAll(result, OnnxImporter.Load(path), model, dir);
+                context.Console.MarkupLine($"report written to [bold]{Markup.Escape(dir)}[/]");
+            }
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,218 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using Shears.Data;
+using Shears.Nn;
+using Shears.Onnx;
+using Shears.Pruning;
+using Shears.Reports;
+using Shears.Training;
+using Spectre.Console;
+
+namespace Shears.Cli.Commands;
+
+/// <summary>
+/// `shears reproduce`: the paper's experiment end to end. Trains (or reuses) FCN-1, FCN-2 and CNN-3, prunes each
+/// against the paper's floors and against iso-accuracy (a 0.2-point drop), compares the allocations at equal
+/// connections kept, and writes results.md, results.json and the weight-pattern images.
+/// </summary>
+internal static class ReproduceCommand
+{
+    /// <summary>The paper's Table 1 floors.</summary>
+    public static readonly IReadOnlyDictionary<string, double> PaperFloors = new Dictionary<string, double> { ["fcn1"] = 0.90, ["fcn2"] = 0.93, ["cnn3"] = 0.98 };
+
+    public const double IsoAccuracyDrop = 0.2;
+
+    /// <summary>One row of results.json: a model × range × allocation × seed, with the pruning report's fields.</summary>
+    public sealed record Entry(
+        string Model, string RangeName, string Allocation, int Seed, bool EqualKeptBaseline,
+        long ConnectionsTotal, long ConnectionsKept, double KeptFraction, double Compression,
+        RangeReport Range, AccuracyPair Original, AccuracyPair? AfterPruning, AccuracyPair Pruned,
+        double MarginValidation, double? MarginTest, double Seconds, int RelearnEpochs, IReadOnlyList<LayerReport> Layers);
+
+    public sealed record Settings(bool Quick, int Seeds, IReadOnlyList<string> Models, IReadOnlyList<string> Allocations, string Out, string? DataDir, string Dataset);
+
+    public static Command Create(CliContext context)
+    {
+        var quick = new Option<bool>("--quick") { Description = "Fewer epochs and rounds: a few minutes instead of half an hour." };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per configuration (training and re-learning).", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "Folder for models, results.md, results.json and images.", DefaultValueFactory = _ => "runs/reproduce" };
+        var models = new Option<string>("--models") { Description = "Comma-separated models.", DefaultValueFactory = _ => "fcn1,fcn2,cnn3" };
+        var allocations = new Option<string>("--allocations")
+        {
+            Description = "Budget allocations to run as full pruning runs (sensitivity always); global and uniform-sparsity are always compared at equal connections kept.",
+            DefaultValueFactory = _ => "sensitivity",
+        };
+        var dataDir = CliContext.DataDirOption();
+        var dataset = CliContext.DatasetOption();
+        var command = new Command("reproduce", "Reproduce the paper: train, prune against two ranges, compare allocations, write results.") { quick, seeds, output, models, allocations, dataDir, dataset };
+        command.SetAction((parse, cancellation) =>
+        {
+            var s = new Settings(parse.GetValue(quick), parse.GetValue(seeds),
+                Split(parse.GetValue(models)!), Split(parse.GetValue(allocations)!), parse.GetValue(output)!, parse.GetValue(dataDir), parse.GetValue(dataset)!);
+            if (s.Seeds < 1) throw new ArgumentException("--seeds must be at least 1.");
+            foreach (var m in s.Models) if (!PaperFloors.ContainsKey(m)) throw new ArgumentException($"Unknown model '{m}' in --models; choose from fcn1, fcn2, cnn3.");
+            foreach (var a in s.Allocations) PruneCommand.ParseAllocation(a);
+            Run(context, s, cancellation);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Training epochs and pruning effort per model; quick mode trades accuracy for minutes.</summary>
+    public static (int TrainEpochs, int RelearnEpochs, int Rounds) Effort(string model, bool quick) => (model, quick) switch
+    {
+        ("fcn1", false) => (TrainCommand.DefaultEpochs("fcn1"), 2, 6),
+        ("fcn2", false) => (TrainCommand.DefaultEpochs("fcn2"), 2, 6),
+        ("cnn3", false) => (TrainCommand.DefaultEpochs("cnn3"), 1, 4),
+        ("fcn1", true) => (3, 1, 2),
+        ("fcn2", true) => (3, 1, 2),
+        ("cnn3", true) => (1, 1, 1),
+        _ => (5, 1, 2),
+    };
+
+    public static void Run(CliContext context, Settings s, CancellationToken cancellation)
+    {
+        var console = context.Console;
+        var clock = Stopwatch.StartNew();
+        if (s.Quick) console.MarkupLine("[yellow]Quick mode:[/] fewer training epochs, one re-learning epoch and fewer rounds; figures are indicative, not the full reproduction.");
+        Directory.CreateDirectory(s.Out);
+        var splits = context.LoadDataset(s.Dataset, s.DataDir, cancellation);
+        var (train, validation) = splits.Train.SplitLast(5000);
+        var entries = new List<Entry>();
+        var images = new List<string>();
+
+        foreach (string modelName in s.Models)
+            for (int seed = 1; seed <= s.Seeds; seed++)
+            {
+                var (trainEpochs, relearnEpochs, rounds) = Effort(modelName, s.Quick);
+                string modelPath = Path.Combine(s.Out, "models", $"{modelName}-seed{seed}-e{trainEpochs}.onnx");
+                var dense = TrainOrReuse(context, modelName, seed, trainEpochs, modelPath, train, validation, cancellation);
+
+                var ranges = new (string Name, AccuracyRange Range)[]
+                {
+                    ("paper-floor", new AccuracyRange(PaperFloors[modelName], null)),
+                    ("iso-accuracy", new AccuracyRange(null, IsoAccuracyDrop)),
+                };
+                foreach (var (rangeName, range) in ranges)
+                {
+                    foreach (string allocationName in s.Allocations.Prepend("sensitivity").Distinct())
+                    {
+                        var allocation = PruneCommand.ParseAllocation(allocationName);
+                        var options = new PruningOptions(range) { Allocation = allocation, RelearnEpochs = relearnEpochs, Rounds = rounds, Seed = seed };
+                        var model = OnnxImporter.Load(modelPath);
+                        string title = $"{modelName} s{seed} {rangeName} {allocationName}";
+                        var report = PruningView.Run(console, title, p => new BudgetPruner(options).Prune(model, train, validation, splits.Test, p, cancellation));
+                        entries.Add(FromReport(report, rangeName, allocationName, seed, relearnEpochs));
+                        console.MarkupLine(Markup.Escape($"{title}: kept {report.KeptFraction:P2}, validation {report.Pruned.ValidationAccuracy:P2}, test {report.Pruned.TestAccuracy:P2}, floor {report.Range.MinAccuracy:P2}"));
+
+                        string stem = $"{modelName}-seed{seed}-{rangeName}-{allocationName}";
+                        OnnxExporter.Export(model, Path.Combine(s.Out, "models", stem + ".onnx"));
+                        if (allocation == AllocationKind.Sensitivity && seed == 1 && WeightPatternImage.CanRender(dense))
+                        {
+                            string png = $"weights-{modelName}-{rangeName}.png";
+                            WeightPatternImage.Render(dense, model, Path.Combine(s.Out, png), maxUnits: 100);
+                            images.Add(png);
+                        }
+
+                        if (allocation != AllocationKind.Sensitivity) continue;
+                        // The baselines at the same number of connections, re-learned for as many epochs as the pruner spent in total.
+                        int spent = Math.Max(relearnEpochs, report.Rounds.Count(r => r.Outcome != RoundOutcome.NoGain) * relearnEpochs);
+                        var baselines = PruningView.Run(console, $"{title} baselines", p =>
+                            BaselineComparison.CompareAtEqualKept(dense, report.ConnectionsKept, train, validation, splits.Test, spent, options, p, cancellation));
+                        foreach (var b in baselines)
+                            entries.Add(FromBaseline(b, modelName, report, rangeName, seed));
+                    }
+                }
+            }
+
+        var results = new Results(s.Quick, s.Seeds, clock.Elapsed.TotalSeconds, entries);
+        CliContext.WriteJson(Path.Combine(s.Out, "results.json"), results);
+        string markdown = Markdown(results, images);
+        AtomicFile.WriteAllText(Path.Combine(s.Out, "results.md"), markdown);
+        ShowTable(console, results);
+        console.MarkupLine($"results in [bold]{Markup.Escape(Path.GetFullPath(s.Out))}[/] (results.md, results.json) after {clock.Elapsed:mm\\:ss}");
+    }
+
+    public sealed record Results(bool Quick, int Seeds, double Seconds, IReadOnlyList<Entry> Entries);
+
+    private static Sequential TrainOrReuse(CliContext context, string modelName, int seed, int epochs, string path, Dataset train, Dataset validation, CancellationToken cancellation)
+    {
+        if (File.Exists(path))
+        {
+            context.Console.MarkupLine($"{modelName} seed {seed}: reusing [grey]{Markup.Escape(path)}[/]");
+            return OnnxImporter.Load(path);
+        }
+        var model = Models.ModelZoo.Create(modelName, train.SampleShape, Math.Max(10, train.ClassCount), seed);
+        var trainer = new Trainer(model, new TrainingOptions { Epochs = epochs, Seed = seed });
+        TrainingView.Run(context.Console, $"{modelName} seed {seed}", p => trainer.Train(train, validation, p, cancellation));
+        OnnxExporter.Export(model, path);
+        return model;
+    }
+
+    private static Entry FromReport(PruningReport r, string rangeName, string allocation, int seed, int relearnEpochs) =>
+        new(r.Model, rangeName, allocation, seed, false, r.ConnectionsTotal, r.ConnectionsKept, r.KeptFraction, r.Compression,
+            r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers);
+
+    private static Entry FromBaseline(BaselineResult b, string model, PruningReport reference, string rangeName, int seed) =>
+        new(model, rangeName, b.Allocation == AllocationKind.Global ? "global" : "uniform-sparsity", seed, true,
+            b.ConnectionsTotal, b.ConnectionsKept, b.KeptFraction, (double)b.ConnectionsTotal / Math.Max(1, b.ConnectionsKept),
+            reference.Range, reference.Original, b.BeforeRelearn, b.AfterRelearn,
+            b.AfterRelearn.ValidationAccuracy - reference.Range.MinAccuracy, b.AfterRelearn.TestAccuracy - reference.Range.MinAccuracy,
+            b.Seconds, b.RelearnEpochs, b.Layers);
+
+    private static string Pct(double? v) => v is { } x ? $"{x * 100:F2}" : "-";
+
+    public static string Markdown(Results results, IReadOnlyList<string> images)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Shears: reproduction of connection pruning with per-layer error budgets").AppendLine();
+        if (results.Quick) md.AppendLine("> **Quick mode**: fewer training epochs, one re-learning epoch and fewer rounds. Indicative only.").AppendLine();
+        md.AppendLine($"{results.Seeds} seed(s), {results.Seconds / 60:F1} minutes. Accuracies in %, decisions on the validation split (last 5,000 training images); test reported only.").AppendLine();
+        md.AppendLine("## Pruning against the desired range (sensitivity allocation unless stated)").AppendLine();
+        md.AppendLine("| model | range | allocation | seed | kept | kept % | compression | original val / test | pruned val / test | floor | margin val / test |");
+        md.AppendLine("|---|---|---|---|---:|---:|---:|---|---|---:|---|");
+        foreach (var e in results.Entries.Where(e => !e.EqualKeptBaseline))
+            md.AppendLine($"| {e.Model} | {e.RangeName} | {e.Allocation} | {e.Seed} | {e.ConnectionsKept:N0} / {e.ConnectionsTotal:N0} | {Pct(e.KeptFraction)} | {e.Compression:F1}× | " +
+                          $"{Pct(e.Original.ValidationAccuracy)} / {Pct(e.Original.TestAccuracy)} | {Pct(e.Pruned.ValidationAccuracy)} / {Pct(e.Pruned.TestAccuracy)} | " +
+                          $"{Pct(e.Range.MinAccuracy)} | {e.MarginValidation * 100:+0.00;-0.00} / {(e.MarginTest is { } mt ? (mt * 100).ToString("+0.00;-0.00") : "-")} |");
+        md.AppendLine().AppendLine("## Allocations at equal connections kept").AppendLine();
+        md.AppendLine("Each baseline prunes the original network in one step to exactly the connections the sensitivity allocation kept, then re-learns for as many epochs as the pruner used in all its rounds.").AppendLine();
+        md.AppendLine("| model | range | seed | kept % | sensitivity val / test | global val / test | uniform-sparsity val / test | best on validation |");
+        md.AppendLine("|---|---|---|---:|---|---|---|---|");
+        foreach (var group in results.Entries.GroupBy(e => (e.Model, e.RangeName, e.Seed)))
+        {
+            var sens = group.FirstOrDefault(e => e.Allocation == "sensitivity" && !e.EqualKeptBaseline);
+            var glob = group.FirstOrDefault(e => e.Allocation == "global");
+            var uni = group.FirstOrDefault(e => e.Allocation == "uniform-sparsity");
+            if (sens is null) continue;
+            var best = new[] { sens, glob, uni }.Where(e => e is not null).MaxBy(e => e!.Pruned.ValidationAccuracy)!;
+            md.AppendLine($"| {group.Key.Model} | {group.Key.RangeName} | {group.Key.Seed} | {Pct(sens.KeptFraction)} | {Pct(sens.Pruned.ValidationAccuracy)} / {Pct(sens.Pruned.TestAccuracy)} | " +
+                          $"{(glob is null ? "-" : $"{Pct(glob.Pruned.ValidationAccuracy)} / {Pct(glob.Pruned.TestAccuracy)}")} | " +
+                          $"{(uni is null ? "-" : $"{Pct(uni.Pruned.ValidationAccuracy)} / {Pct(uni.Pruned.TestAccuracy)}")} | {best.Allocation} |");
+        }
+        md.AppendLine().AppendLine("## Per-layer connections kept (sensitivity allocation)").AppendLine();
+        foreach (var e in results.Entries.Where(e => e.Allocation == "sensitivity" && !e.EqualKeptBaseline))
+            md.AppendLine($"- {e.Model} {e.RangeName} seed {e.Seed}: " + string.Join(", ", e.Layers.Select(l => $"{l.Name} {l.Kept:N0}/{l.Connections:N0} ({Pct((double)l.Kept / Math.Max(1, l.Connections))}%)")));
+        if (images.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Weight patterns of the first layer (dense beside pruned; grey = pruned)").AppendLine();
+            foreach (var png in images) md.AppendLine($"![{png}]({png})").AppendLine();
+        }
+        return md.ToString();
+    }
+
+    private static void ShowTable(IAnsiConsole console, Results results)
+    {
+        var table = new Table().Title("[bold]reproduction[/]").AddColumn("model").AddColumn("range").AddColumn("allocation").AddColumn("seed")
+            .AddColumn(new TableColumn("kept %").RightAligned()).AddColumn(new TableColumn("val").RightAligned()).AddColumn(new TableColumn("test").RightAligned())
+            .AddColumn(new TableColumn("floor").RightAligned()).AddColumn(new TableColumn("margin val/test").RightAligned());
+        foreach (var e in results.Entries)
+            table.AddRow(e.Model, e.RangeName, e.Allocation + (e.EqualKeptBaseline ? " (=kept)" : ""), e.Seed.ToString(), Pct(e.KeptFraction),
+                Pct(e.Pruned.ValidationAccuracy), Pct(e.Pruned.TestAccuracy), Pct(e.Range.MinAccuracy),
+                $"{e.MarginValidation * 100:+0.00;-0.00} / {(e.MarginTest is { } mt ? (mt * 100).ToString("+0.00;-0.00") : "-")}");
+        console.Write(table);
+    }
+}
