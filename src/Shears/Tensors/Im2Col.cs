@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 
 namespace Shears.Tensors;
@@ -151,7 +151,7 @@ public static class Im2Col
                     for (int ox = 0; ox < lo; ox++) dst[ox] = 0f;
                     float* srcRow = src + (long)iy * w - pad + kx;   // srcRow[ox·stride] is the tap for ox
                     if (stride == 1)
-                        new ReadOnlySpan<float>(srcRow + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
+                        Rows.Copy(srcRow + lo, dst + lo, hi - lo);
                     else
                         for (int ox = lo; ox < hi; ox++) dst[ox] = srcRow[(long)ox * stride];
                     for (int ox = hi; ox < ow; ox++) dst[ox] = 0f;
@@ -199,8 +199,7 @@ public static class Im2Col
                             float* srcRow = src + (long)oy * ow;
                             if (stride == 1)
                             {
-                                var dst = new Span<float>(imgRow + lo, hi - lo);
-                                TensorPrimitives.Add(dst, new ReadOnlySpan<float>(srcRow + lo, hi - lo), dst);
+                                Rows.Add(srcRow + lo, imgRow + lo, hi - lo);
                             }
                             else
                             {
@@ -209,6 +208,44 @@ public static class Im2Col
                         }
                     }
             }
+        }
+    }
+
+    /// <summary>
+    /// Copy and accumulate for the short rows of conv feature maps (often 14 or 28 floats), inlined: a library
+    /// call per row costs more than the row itself.
+    /// </summary>
+    private static unsafe class Rows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Copy(float* src, float* dst, int count)
+        {
+            if (count >= 8 && Vector256.IsHardwareAccelerated)
+            {
+                // Full vectors, the last one overlapping the previous (a copy may rewrite a value).
+                int i = 0;
+                for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+                if (i < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
+            }
+            else
+            {
+                for (int i = 0; i < count; i++) dst[i] = src[i];
+            }
+        }
+
+        /// <summary>dst[i] += src[i]; each element is added exactly once, in a fixed way.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Add(float* src, float* dst, int count)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+            if (Vector128.IsHardwareAccelerated && i + 4 <= count)
+            {
+                Vector128.Store(Vector128.Load(dst + i) + Vector128.Load(src + i), dst + i);
+                i += 4;
+            }
+            for (; i < count; i++) dst[i] += src[i];
         }
     }
 }
