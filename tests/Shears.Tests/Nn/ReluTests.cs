@@ -36,11 +36,8 @@ public class ReluTests
         var dy = RandomFloats(rng, n);
         var y = layer.Forward(new Tensor((float[])x.Clone(), 1, n), training: true).ReadOnlySpan.ToArray();
         var dx = layer.Backward(new Tensor((float[])dy.Clone(), 1, n), needInputGradient: true)!.ReadOnlySpan.ToArray();
-        for (int i = 0; i < n; i++)
-        {
-            Assert.Equal(Math.Max(x[i], 0f), y[i]);
-            Assert.Equal(x[i] > 0 ? dy[i] : 0f, dx[i]);
-        }
+        Assert.Equal(x.Select(v => Math.Max(v, 0f)), y);
+        Assert.Equal(x.Select((v, i) => v > 0 ? dy[i] : 0f), dx);
     }
 
     [Fact]
