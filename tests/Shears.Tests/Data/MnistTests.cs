@@ -12,7 +12,15 @@ public sealed class MnistFixture : IDisposable
     {
         CacheRoot = _cache.Path;
         Store = NewStore();
-        Splits = Store.Load("mnist", DataSharedFiles.MnistFolder);
+        try
+        {
+            Splits = Store.Load("mnist", DataSharedFiles.MnistFolder);
+        }
+        catch
+        {
+            _cache.Dispose(); // xunit never disposes a fixture whose constructor threw
+            throw;
+        }
         HashesOnFirstLoad = Store.ContentHashCount;
     }
 
