@@ -213,7 +213,9 @@ public sealed class BudgetPruner
         private Func<double, (int[], double[]?)> BudgetPlan(ScoreRanking[] rankings, double budget)
         {
             var grid = _o.EffectiveSparsityGrid;
-            double refineAbove = Math.Max(1.0 / _validation.Count, Math.Min(0.005, budget / 2));
+            // Resolve the curves about as finely as the smallest share a layer may get, but no finer than one
+            // validation sample (below that the differences are noise).
+            double refineAbove = Math.Max(1.0 / _validation.Count, Math.Min(0.005, budget / (2.0 * _weights.Count)));
             int total = rankings.Sum(r => Sensitivity.GridEvaluations(r, grid));
             int done = 0;
             var curves = new SensitivityCurve[_weights.Count];
@@ -233,10 +235,23 @@ public sealed class BudgetPruner
             if (_round == 1)
                 _sensitivity = curves.ToDictionary(c => c.Layer, c => c.Points);
             var allocator = BudgetAllocators.Create(_o.Allocation);
+            int[]? previous = null;
             return b =>
             {
                 var allocation = allocator.Allocate(curves, b);
-                return (allocation.Select(a => (int)a.Kept).ToArray(), allocation.Select(a => a.Share).ToArray());
+                var keeps = allocation.Select(a => (int)a.Kept).ToArray();
+                var shares = allocation.Select(a => a.Share).ToArray();
+                // A shrunk budget that buys the same points (they cost nothing measured alone, yet together they
+                // fall below the floor) would retry the same network: step each layer back one measured point.
+                if (previous is not null && keeps.AsSpan().SequenceEqual(previous))
+                    for (int l = 0; l < keeps.Length; l++)
+                    {
+                        var back = curves[l].Points.Where(p => p.Kept > previous[l]).DefaultIfEmpty().MinBy(p => p?.Kept ?? long.MaxValue);
+                        keeps[l] = back is null ? rankings[l].Kept : (int)back.Kept;
+                        shares[l] = back is null ? 0 : Math.Max(0, curves[l].Drop(back));
+                    }
+                previous = keeps;
+                return (keeps, shares);
             };
         }
 

@@ -59,11 +59,15 @@ public sealed record PruningOptions
     public OptimizerKind RelearnOptimizer { get; init; } = OptimizerKind.Adam;
     /// <summary>Sensitivity grid (sparsities in [0, 1)); null uses <see cref="DefaultSparsityGrid"/>.</summary>
     public IReadOnlyList<double>? SparsityGrid { get; init; }
-    /// <summary>How many rounds may end outside the range and be stepped back before the pruner stops.</summary>
+    /// <summary>How many times a round that ends outside the range is stepped back and followed by a smaller step; one more such round ends the run (still stepped back).</summary>
     public int MaxStepBacks { get; init; } = 3;
     /// <summary>Passes that insert midpoints where a sensitivity curve bends (0: the grid alone).</summary>
-    public int RefinePasses { get; init; } = 2;
-    /// <summary>How often a round's combined network may fall below the floor before re-learning and have its shares shrunk (×0.6) and retried.</summary>
+    public int RefinePasses { get; init; } = 3;
+    /// <summary>
+    /// How often a round's combined network may fall below the floor before re-learning and have its budget shrunk
+    /// (×0.6, or each layer one measured point back when that buys the same points) and retried; after that it
+    /// re-learns as it is and the check decides.
+    /// </summary>
     public int MaxShrinks { get; init; } = 3;
     /// <summary>Batch size of validation and test evaluations.</summary>
     public int EvaluationBatchSize { get; init; } = 1000;
