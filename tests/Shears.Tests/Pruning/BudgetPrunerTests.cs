@@ -98,6 +98,38 @@ public sealed class BudgetPrunerTests
         Assert.Equal("fc1.weight", layer.GetProperty("name").GetString());
         Assert.True(root.GetProperty("sensitivity").TryGetProperty("fc1.weight", out var curve));
         Assert.True(curve[0].TryGetProperty("sparsity", out _) && curve[0].TryGetProperty("accuracy", out _));
+
+        var back = JsonSerializer.Deserialize<PruningReport>(json, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+        Assert.Equal(report.ConnectionsKept, back.ConnectionsKept);
+        Assert.Equal(report.Range, back.Range);
+        Assert.Equal(report.Pruned, back.Pruned);
+        Assert.Equal(report.Layers, back.Layers);
+        Assert.Equal(report.Rounds, back.Rounds);
+        Assert.Equal(report.Sensitivity["fc2.weight"], back.Sensitivity["fc2.weight"]);
+        Assert.Equal(report.MarginValidation, back.MarginValidation);
+    }
+
+    [Fact]
+    public void A_convolutional_network_is_pruned_inside_the_range_too()
+    {
+        var model = new Sequential("tinycnn", [1, 28, 28],
+            new Conv2d("conv1", 1, 4, 3, padding: 1), new Relu("relu1"), new MaxPool2d("pool1", 2),
+            new Conv2d("conv2", 4, 8, 3, padding: 1), new Relu("relu2"), new MaxPool2d("pool2", 2),
+            new Flatten("flatten"), new Linear("fc", 8 * 7 * 7, 10));
+        Initializer.HeUniform(model, 4);
+        var data = PruningTestSupport.Mnist;
+        var train = data.Train.Take(2000);
+        var validation = data.Validation.Take(500);
+        new Trainer(model, new TrainingOptions { Epochs = 1, BatchSize = 64, Seed = 4 }).Train(train);
+        var report = new BudgetPruner(new PruningOptions(AccuracyRange.WithinDrop(2.0))
+        {
+            Criterion = CriterionKind.ActivationAware, RelearnEpochs = 1, Rounds = 1, RefinePasses = 1,
+        }).Prune(model, train, validation, null);
+
+        Assert.Equal(["conv1.weight", "conv2.weight", "fc.weight"], report.Layers.Select(l => l.Name));
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, report.Range.MinAccuracy));
+        Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
+        AssertPrunedWeightsAreExactlyZero(model);
     }
 
     [Fact]

@@ -83,4 +83,41 @@ public sealed class CriterionTests
         Assert.All(means[1], m => Assert.True(m >= 0));
         Assert.Contains(means[1], m => m > 0);
     }
+
+    [Fact]
+    public void For_a_convolution_the_input_mean_is_per_channel_over_samples_and_positions()
+    {
+        var model = new Sequential("tinycnn", [1, 28, 28],
+            new Conv2d("conv1", 1, 3, 3, padding: 1), new Relu("relu1"), new MaxPool2d("pool1", 2),
+            new Conv2d("conv2", 3, 4, 3, padding: 1), new Relu("relu2"), new Flatten("flatten"), new Linear("fc", 4 * 14 * 14, 10));
+        Initializer.HeUniform(model, 2);
+        var data = PruningTestSupport.Mnist.Validation.Take(20);
+        var weights = PrunableWeight.Of(model);
+        Assert.Equal(["conv1.weight", "conv2.weight", "fc.weight"], weights.Select(w => w.Name));
+        var means = ActivationAwareCriterion.InputMeans(model, weights, data, batchSize: 8);
+        Assert.Single(means[0]);
+        Assert.Equal(data.Images.Average(v => (double)Math.Abs(v)), means[0][0], 6);
+
+        // conv2 reads pool1's output: recompute its per-channel mean directly.
+        var x = new Tensor(data.Images.ToArray(), 20, 1, 28, 28);
+        var pooled = model.Layers[2].Forward(model.Layers[1].Forward(model.Layers[0].Forward(x, false), false), false);
+        Assert.Equal(3, means[1].Length);
+        for (int c = 0; c < 3; c++)
+        {
+            double sum = 0;
+            for (int b = 0; b < 20; b++)
+                for (int i = 0; i < 14 * 14; i++) sum += Math.Abs(pooled.ReadOnlySpan[(b * 3 + c) * 196 + i]);
+            Assert.Equal(sum / (20 * 196), means[1][c], 5);
+        }
+
+        var scores = new ActivationAwareCriterion().Score(model, weights, data);
+        var w2 = weights[1].Weight.Value.ReadOnlySpan.ToArray();
+        for (int o = 0; o < 4; o++)
+            for (int c = 0; c < 3; c++)
+                for (int k = 0; k < 9; k++)
+                {
+                    int i = (o * 3 + c) * 9 + k;
+                    Assert.Equal(Math.Abs(w2[i]) * means[1][c], scores[1][i], 5);
+                }
+    }
 }
