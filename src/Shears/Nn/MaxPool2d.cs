@@ -38,33 +38,64 @@ public sealed class MaxPool2d : Layer
         var yd = y.Data;
         var arg = _argmax;
         int k = Kernel, s = Stride;
-        ParallelRange.For(planes, 16, (p0, p1) =>
-        {
-            for (int p = p0; p < p1; p++)
-            {
-                int inBase = p * h * w, outBase = p * oh * ow;
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++)
-                    {
-                        int best = inBase + oy * s * w + ox * s;
-                        float bestValue = x[best];
-                        for (int ky = 0; ky < k; ky++)
-                        {
-                            int rowStart = inBase + (oy * s + ky) * w + ox * s;
-                            for (int kx = 0; kx < k; kx++)
-                            {
-                                float v = x[rowStart + kx];
-                                // NaN propagates: a NaN input wins so it is not silently hidden.
-                                if (v > bestValue || float.IsNaN(v)) { bestValue = v; best = rowStart + kx; }
-                            }
-                        }
-                        yd[outBase + oy * ow + ox] = bestValue;
-                        arg[outBase + oy * ow + ox] = best;
-                    }
-            }
-        });
+        if (k == 2 && s == 2)
+            ParallelRange.For(planes, 16, (p0, p1) => Forward2x2(x, yd, arg, p0, p1, h, w, oh, ow));
+        else
+            ParallelRange.For(planes, 16, (p0, p1) => ForwardGeneral(x, yd, arg, p0, p1, h, w, oh, ow, k, s));
         _inputShape = training ? input.Shape.ToArray() : null;
         return y;
+    }
+
+    /// <summary>The 2×2, stride-2 window of CNN-3: four loads per output, no inner loops.</summary>
+    private static void Forward2x2(float[] x, float[] y, int[] arg, int p0, int p1, int h, int w, int oh, int ow)
+    {
+        for (int p = p0; p < p1; p++)
+        {
+            int inBase = p * h * w, outBase = p * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+            {
+                int r0 = inBase + 2 * oy * w, r1 = r0 + w, o = outBase + oy * ow;
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int i = r0 + 2 * ox, best = i;
+                    float v = x[i];
+                    // NaN propagates: a NaN input wins so it is not silently hidden.
+                    if (x[i + 1] > v || float.IsNaN(x[i + 1])) { v = x[i + 1]; best = i + 1; }
+                    int j = r1 + 2 * ox;
+                    if (x[j] > v || float.IsNaN(x[j])) { v = x[j]; best = j; }
+                    if (x[j + 1] > v || float.IsNaN(x[j + 1])) { v = x[j + 1]; best = j + 1; }
+                    if (float.IsNaN(x[i])) { v = x[i]; best = i; }
+                    y[o + ox] = v;
+                    arg[o + ox] = best;
+                }
+            }
+        }
+    }
+
+    private static void ForwardGeneral(float[] x, float[] yd, int[] arg, int p0, int p1, int h, int w, int oh, int ow, int k, int s)
+    {
+        for (int p = p0; p < p1; p++)
+        {
+            int inBase = p * h * w, outBase = p * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int best = inBase + oy * s * w + ox * s;
+                    float bestValue = x[best];
+                    for (int ky = 0; ky < k; ky++)
+                    {
+                        int rowStart = inBase + (oy * s + ky) * w + ox * s;
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            float v = rowStart + kx == best ? bestValue : x[rowStart + kx];
+                            // NaN propagates: a NaN input wins so it is not silently hidden.
+                            if (v > bestValue || float.IsNaN(v)) { bestValue = v; best = rowStart + kx; }
+                        }
+                    }
+                    yd[outBase + oy * ow + ox] = bestValue;
+                    arg[outBase + oy * ow + ox] = best;
+                }
+        }
     }
 
     public override Tensor? Backward(Tensor outputGradient, bool needInputGradient)
