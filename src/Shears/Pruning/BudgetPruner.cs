@@ -101,56 +101,66 @@ public sealed class BudgetPruner
             double stepFactor = 1;
             int stepBacks = 0;
 
-            for (_round = 1; _round <= _o.Rounds; _round++)
+            // Whatever stops a round half-way (cancellation, a diverging re-learning), the model is left as the
+            // last network inside the range, never half pruned.
+            try
             {
-                _ct.ThrowIfCancellationRequested();
-                double available = _lastGoodAccuracy - _floor;
-                if (available <= AccuracyRange.Tolerance) break;
-                var roundClock = Stopwatch.StartNew();
-                long keptBefore = _model.Connections().Kept;
-                double given = available * stepFactor;
-                var attempt = PruneWithin(given);
-                if (attempt is null)
+                for (_round = 1; _round <= _o.Rounds; _round++)
                 {
-                    _lastGood.Restore(_model);
-                    _rounds.Add(new RoundReport(_round, keptBefore, keptBefore, _lastGoodAccuracy, _lastGoodAccuracy, _lastGoodAccuracy,
-                        RoundOutcome.NoGain, available, given, 0, 0, roundClock.Elapsed.TotalSeconds));
-                    Report(PruningPhase.Check, $"Round {_round}: nothing more to prune within the budget", _lastGoodAccuracy);
-                    break;
-                }
-                afterPruning ??= new AccuracyPair(attempt.Accuracy, _test is null ? null : Evaluate(_test));
+                    _ct.ThrowIfCancellationRequested();
+                    double available = _lastGoodAccuracy - _floor;
+                    if (available <= AccuracyRange.Tolerance) break;
+                    var roundClock = Stopwatch.StartNew();
+                    long keptBefore = _model.Connections().Kept;
+                    double given = available * stepFactor;
+                    var attempt = PruneWithin(given);
+                    if (attempt is null)
+                    {
+                        _lastGood.Restore(_model);
+                        _rounds.Add(new RoundReport(_round, keptBefore, keptBefore, _lastGoodAccuracy, _lastGoodAccuracy, _lastGoodAccuracy,
+                            RoundOutcome.NoGain, available, given, 0, 0, roundClock.Elapsed.TotalSeconds));
+                        Report(PruningPhase.Check, $"Round {_round}: nothing more to prune within the budget", _lastGoodAccuracy);
+                        break;
+                    }
+                    afterPruning ??= new AccuracyPair(attempt.Accuracy, _test is null ? null : Evaluate(_test));
 
-                _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.RelearnEpochs), RelearnProgress(), _ct);
-                Report(PruningPhase.Check, $"Round {_round}: checking the re-learned network against the range");
-                double accuracy = Evaluate(_validation);
-                long kept = _model.Connections().Kept;
-                bool inside = AccuracyRange.Holds(accuracy, _floor);
-                _rounds.Add(new RoundReport(_round, keptBefore, kept, _lastGoodAccuracy, attempt.Accuracy, accuracy,
-                    inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack, available, attempt.Budget, _lastGoodAccuracy - attempt.Accuracy,
-                    attempt.Shrinks, roundClock.Elapsed.TotalSeconds));
-                if (inside)
-                {
-                    for (int l = 0; l < _weights.Count; l++)
-                        if (attempt.Keeps[l] < attempt.Rankings[l].Kept)
-                        {
-                            _layerShare[l] = attempt.Shares?[l];
-                            _layerThreshold[l] = attempt.Rankings[l].ThresholdFor(attempt.Keeps[l]);
-                        }
-                    _lastGood = _model.Snapshot();
-                    _lastGoodAccuracy = accuracy;
-                    Report(PruningPhase.Check, $"Round {_round}: inside the range, {kept} of {_model.Connections().Total} connections kept", accuracy, kept);
-                    if (keptBefore - kept < Math.Max(1, TinyGain * _model.Connections().Total)) break;
+                    _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.RelearnEpochs), RelearnProgress(), _ct);
+                    Report(PruningPhase.Check, $"Round {_round}: checking the re-learned network against the range");
+                    double accuracy = Evaluate(_validation);
+                    long kept = _model.Connections().Kept;
+                    bool inside = AccuracyRange.Holds(accuracy, _floor);
+                    _rounds.Add(new RoundReport(_round, keptBefore, kept, _lastGoodAccuracy, attempt.Accuracy, accuracy,
+                        inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack, available, attempt.Budget, _lastGoodAccuracy - attempt.Accuracy,
+                        attempt.Shrinks, roundClock.Elapsed.TotalSeconds));
+                    if (inside)
+                    {
+                        for (int l = 0; l < _weights.Count; l++)
+                            if (attempt.Keeps[l] < attempt.Rankings[l].Kept)
+                            {
+                                _layerShare[l] = attempt.Shares?[l];
+                                _layerThreshold[l] = attempt.Rankings[l].ThresholdFor(attempt.Keeps[l]);
+                            }
+                        _lastGood = _model.Snapshot();
+                        _lastGoodAccuracy = accuracy;
+                        Report(PruningPhase.Check, $"Round {_round}: inside the range, {kept} of {_model.Connections().Total} connections kept", accuracy, kept);
+                        if (keptBefore - kept < Math.Max(1, TinyGain * _model.Connections().Total)) break;
+                    }
+                    else
+                    {
+                        _lastGood.Restore(_model);
+                        stepBacks++;
+                        stepFactor *= StepBackFactor;
+                        Report(PruningPhase.StepBack,
+                            $"Round {_round}: validation accuracy {AccuracyRange.Percent(accuracy)} is below the floor {AccuracyRange.Percent(_floor)}; stepped back to the last network inside the range",
+                            _lastGoodAccuracy, keptBefore);
+                        if (stepBacks > _o.MaxStepBacks) break;
+                    }
                 }
-                else
-                {
-                    _lastGood.Restore(_model);
-                    stepBacks++;
-                    stepFactor *= StepBackFactor;
-                    Report(PruningPhase.StepBack,
-                        $"Round {_round}: validation accuracy {AccuracyRange.Percent(accuracy)} is below the floor {AccuracyRange.Percent(_floor)}; stepped back to the last network inside the range",
-                        _lastGoodAccuracy, keptBefore);
-                    if (stepBacks > _o.MaxStepBacks) break;
-                }
+            }
+            catch
+            {
+                _lastGood.Restore(_model);
+                throw;
             }
 
             var pruned = new AccuracyPair(Evaluate(_validation), _test is null ? null : Evaluate(_test));

@@ -186,6 +186,22 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_run_stopped_half_way_leaves_the_last_network_inside_the_range()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var original = model.Snapshot();
+        var data = PruningTestSupport.Mnist;
+        var relearner = new ScriptedRelearner((_, _) => throw new OperationCanceledException());
+        var pruner = new BudgetPruner(new PruningOptions(AccuracyRange.WithinDrop(1.0)) { RefinePasses = 0 }, relearner);
+        Assert.Throws<OperationCanceledException>(() => pruner.Prune(model, data.Train, data.Validation, null));
+        foreach (var p in model.Parameters)
+        {
+            Assert.Equal(original.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
+            Assert.Null(p.Mask);
+        }
+    }
+
+    [Fact]
     public void An_original_already_below_the_floor_raises_a_range_exception()
     {
         var model = PruningTestSupport.TrainedSmall();
