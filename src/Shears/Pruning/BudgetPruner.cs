@@ -245,22 +245,26 @@ public sealed class BudgetPruner
             if (_round == 1)
                 _sensitivity = curves.ToDictionary(c => c.Layer, c => c.Points);
             var allocator = BudgetAllocators.Create(_o.Allocation);
-            int[]? previous = null;
+            var tried = new List<int[]>();
             return b =>
             {
                 var allocation = allocator.Allocate(curves, b);
                 var keeps = allocation.Select(a => (int)a.Kept).ToArray();
                 var shares = allocation.Select(a => a.Share).ToArray();
-                // A shrunk budget that buys the same points (they cost nothing measured alone, yet together they
-                // fall below the floor) would retry the same network: step each layer back one measured point.
-                if (previous is not null && keeps.AsSpan().SequenceEqual(previous))
+                // A shrunk budget that buys points already tried (they cost nothing measured alone, yet together
+                // they fell below the floor) would retry a network known to fail: step each layer of the last try
+                // back one measured point instead.
+                if (tried.Any(t => t.AsSpan().SequenceEqual(keeps)))
+                {
+                    var last = tried[^1];
                     for (int l = 0; l < keeps.Length; l++)
                     {
-                        var back = curves[l].Points.Where(p => p.Kept > previous[l]).DefaultIfEmpty().MinBy(p => p?.Kept ?? long.MaxValue);
+                        var back = curves[l].Points.Where(p => p.Kept > last[l]).MinBy(p => p.Kept);
                         keeps[l] = back is null ? rankings[l].Kept : (int)back.Kept;
                         shares[l] = back is null ? 0 : Math.Max(0, curves[l].Drop(back));
                     }
-                previous = keeps;
+                }
+                tried.Add(keeps);
                 return (keeps, shares);
             };
         }
