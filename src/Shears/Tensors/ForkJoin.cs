@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Shears.Tensors;
@@ -9,13 +10,22 @@ internal interface IPartitionedWork
 }
 
 /// <summary>
-/// Allocation-free fork/join for kernels. The caller queues helpers on the thread pool and then claims
-/// partitions itself, so the work finishes even when no pool thread is free (a late helper finds nothing
-/// left and leaves). Which thread runs a partition never changes what it computes: kernels partition by
+/// Allocation-free fork/join for kernels. Helpers are dedicated background threads (one per extra core) that
+/// spin briefly after each job and then sleep, so back-to-back kernel calls start in microseconds rather than
+/// waiting for thread-pool wake-ups. The caller claims partitions too, so a call finishes even when no helper
+/// gets a core (a late helper finds nothing left and leaves); when another call already holds the helpers, the
+/// thread pool stands in. Which thread runs a partition never changes what it computes: kernels partition by
 /// shape only, so results are bit-for-bit identical from run to run.
 /// </summary>
 internal static class ForkJoin
 {
+    /// <summary>How long an idle helper keeps polling before it sleeps.</summary>
+    private static readonly long s_spinTicks = Stopwatch.Frequency / 2000;   // 0.5 ms
+
+    private static readonly object s_startLock = new();
+    private static Helper[] s_helpers = [];
+    private static int s_helpersBusy;
+
     /// <summary>Largest number of threads a kernel call uses; the benchmarks set 1 to measure one core.</summary>
     internal static int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
 
@@ -33,15 +43,103 @@ internal static class ForkJoin
 
         var job = Job<TWork>.Rent();
         job.Start(work, partitions, helpers);
-        for (int i = 0; i < helpers; i++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
-        job.Participate();
-        job.WaitForPartitions();
+        if (Interlocked.CompareExchange(ref s_helpersBusy, 1, 0) == 0)
+        {
+            try
+            {
+                Helper[] pool = EnsureHelpers(helpers);
+                for (int i = 0; i < helpers; i++) pool[i].Post(job);
+                job.Participate();
+                job.WaitForPartitions();
+            }
+            finally
+            {
+                Volatile.Write(ref s_helpersBusy, 0);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < helpers; i++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
+            job.Participate();
+            job.WaitForPartitions();
+        }
         Exception? error = job.Error;
         job.Release();
         if (error is not null) ExceptionDispatchInfo.Throw(error);
     }
 
-    private sealed class Job<TWork> : IThreadPoolWorkItem where TWork : struct, IPartitionedWork
+    private static Helper[] EnsureHelpers(int count)
+    {
+        Helper[] pool = Volatile.Read(ref s_helpers);
+        if (pool.Length >= count) return pool;
+        lock (s_startLock)
+        {
+            pool = s_helpers;
+            if (pool.Length >= count) return pool;
+            var grown = new Helper[count];
+            Array.Copy(pool, grown, pool.Length);
+            for (int i = pool.Length; i < count; i++) grown[i] = new Helper(i);
+            Volatile.Write(ref s_helpers, grown);
+            return grown;
+        }
+    }
+
+    /// <summary>A unit a helper can run: participate in a job, then drop its reference.</summary>
+    private interface IJob
+    {
+        void Participate();
+        void Release();
+    }
+
+    /// <summary>A dedicated helper thread with a one-job mailbox.</summary>
+    private sealed class Helper
+    {
+        private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+        private IJob? _mailbox;
+        private int _sleeping;
+
+        public Helper(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = $"Shears kernel helper {index + 1}" };
+            thread.Start();
+        }
+
+        public void Post(IJob job)
+        {
+            // A job still in the mailbox belongs to a finished call (its partitions are all done): drop it.
+            Interlocked.Exchange(ref _mailbox, job)?.Release();
+            if (Volatile.Read(ref _sleeping) == 1) _wake.Set();
+        }
+
+        private void Loop()
+        {
+            long idleSince = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                IJob? job = Interlocked.Exchange(ref _mailbox, null);
+                if (job is not null)
+                {
+                    job.Participate();
+                    job.Release();
+                    idleSince = Stopwatch.GetTimestamp();
+                    continue;
+                }
+                if (Stopwatch.GetTimestamp() - idleSince < s_spinTicks)
+                {
+                    Thread.SpinWait(20);
+                    continue;
+                }
+                // Sleep, without losing a post that races with going to sleep: publish _sleeping, then look again.
+                _wake.Reset();
+                Interlocked.Exchange(ref _sleeping, 1);
+                if (Volatile.Read(ref _mailbox) is null) _wake.Wait();
+                Interlocked.Exchange(ref _sleeping, 0);
+                idleSince = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    private sealed class Job<TWork> : IThreadPoolWorkItem, IJob where TWork : struct, IPartitionedWork
     {
         private static readonly Job<TWork>?[] s_pool = new Job<TWork>?[4];
 

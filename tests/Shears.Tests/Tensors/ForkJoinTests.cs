@@ -1,0 +1,73 @@
+using Shears.Tensors;
+
+namespace Shears.Tests.Tensors;
+
+public sealed class ForkJoinTests
+{
+    private readonly struct Mark : IPartitionedWork
+    {
+        private readonly int[] _hits;
+        private readonly int _throwAt;
+
+        public Mark(int[] hits, int throwAt = -1)
+        {
+            _hits = hits;
+            _throwAt = throwAt;
+        }
+
+        public void Execute(int partition)
+        {
+            Interlocked.Increment(ref _hits[partition]);
+            if (partition == _throwAt) throw new InvalidOperationException($"partition {partition} failed");
+        }
+    }
+
+    [Fact]
+    public void Fork_join_runs_every_partition_exactly_once()
+    {
+        for (int round = 0; round < 500; round++)
+        {
+            int parts = 1 + round % 7;
+            var hits = new int[parts];
+            ForkJoin.Run(new Mark(hits), parts);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void Fork_join_rethrows_a_partition_failure_after_all_partitions_finish()
+    {
+        var hits = new int[4];
+        var e = Assert.Throws<InvalidOperationException>(() => ForkJoin.Run(new Mark(hits, throwAt: 2), 4));
+        Assert.Contains("partition 2", e.Message);
+        Assert.All(hits, h => Assert.Equal(1, h));
+        // The helpers survive a failure and serve the next call.
+        var again = new int[3];
+        ForkJoin.Run(new Mark(again), 3);
+        Assert.All(again, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void Concurrent_gemm_calls_from_many_threads_are_correct_and_deterministic()
+    {
+        // Several callers at once: one holds the helper threads, the others fall back to the thread pool.
+        const int m = 64, n = 700, k = 300;
+        var rng = new Random(11);
+        var a = new float[m * k];
+        var b = new float[k * n];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
+        for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() - 0.5);
+        var expected = new float[m * n];
+        Gemm.Multiply(Transpose.No, Transpose.No, m, n, k, a, k, b, n, expected, n);
+
+        var results = new float[8][];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+        {
+            var c = new float[m * n];
+            for (int rep = 0; rep < 10; rep++)
+                Gemm.Multiply(Transpose.No, Transpose.No, m, n, k, a, k, b, n, c, n);
+            results[t] = c;
+        });
+        foreach (var c in results) Assert.True(expected.AsSpan().SequenceEqual(c));
+    }
+}
