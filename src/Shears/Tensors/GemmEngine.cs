@@ -29,6 +29,12 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
     /// <summary>Problems with fewer multiply-adds than this run on the calling thread.</summary>
     private const long ParallelThreshold = 1L << 20;
 
+    /// <summary>
+    /// Operands larger than this are streamed with software prefetch; smaller ones are assumed to sit in L2
+    /// already, where the prefetch instructions only cost issue slots (measured: ~5% on the FC shapes).
+    /// </summary>
+    private const long PrefetchThresholdBytes = 4L << 20;
+
     /// <summary>Estimated cost of packing one float, in kernel multiply-adds (for choosing the split).</summary>
     private const long PackCost = 8;
 
@@ -109,6 +115,8 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         // B micro-panel just before its sweep (it stays in L1) and prefetch the next panel's source meanwhile:
         // the memory traffic of the wide operand then overlaps the arithmetic (the conv shapes: small m, huge n or k).
         bool stream = i1 - i0 <= TK.MC;
+        bool prefetchA = (long)g.M * g.K * sizeof(float) > PrefetchThresholdBytes;
+        bool prefetchB = (long)g.K * g.N * sizeof(float) > PrefetchThresholdBytes;
 
         for (int jc = j0; jc < j1; jc += TK.NC)
         {
@@ -128,7 +136,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
                     {
                         int tilesPerPanel = CeilDiv(mc, mr);
                         int nextKc = Math.Min(kcStep, g.K - pc - kc);
-                        var nextA = nextKc > 0 ? SourceOfA(g, ic, mc, pc + kc, nextKc) : default;
+                        var nextA = nextKc > 0 && prefetchA ? SourceOfA(g, ic, mc, pc + kc, nextKc) : default;
                         int aPerTile = CeilDiv(nextA.Lines, CeilDiv(nc, nr) * tilesPerPanel);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
@@ -147,7 +155,8 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
                                 PackB(g, jc + jr, cols, pc, kc, packB);
                             }
                             PrefetchCursor nextB =
-                                jr + nr < nc ? SourceOfB(g, jc + jr + nr, Math.Min(nr, nc - jr - nr), pc, kc)
+                                !prefetchB ? default
+                                : jr + nr < nc ? SourceOfB(g, jc + jr + nr, Math.Min(nr, nc - jr - nr), pc, kc)
                                 : nextKc > 0 ? SourceOfB(g, jc, Math.Min(nr, nc), pc + kc, nextKc)
                                 : jc + TK.NC < j1 ? SourceOfB(g, jc + TK.NC, Math.Min(nr, j1 - jc - TK.NC), 0, kcStep)
                                 : default;
