@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Shears.Tensors;
@@ -44,6 +45,11 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
 
     public static void Multiply(in GemmArgs g)
     {
+        if (2 * g.N < TK.NR && g.M > g.N)
+        {
+            MultiplyTransposed(g);
+            return;
+        }
         int threads = ForkJoin.Threads;
         long work = (long)g.M * g.N * g.K;
         int tilesM = (g.M + TK.MR - 1) / TK.MR;
@@ -68,6 +74,39 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         bool splitN = costN <= costM;
         var split = new Split(g, splitN, splitN ? tilesN : tilesM, splitN ? partsN : partsM);
         ForkJoin.Run(split, split.Parts);
+    }
+
+    /// <summary>
+    /// For a C only a few columns wide (conv1's dW is 32×9, the last FC layer 128×10) most of every NR-wide
+    /// tile would be padding. Compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead, where the wide side fills whole tiles, into
+    /// pooled scratch, then C = Cᵀᵀ + beta·C. The choice depends on the shapes only, so results stay reproducible.
+    /// </summary>
+    private static void MultiplyTransposed(in GemmArgs g)
+    {
+        int m = g.M, n = g.N;
+        float[] rented = ArrayPool<float>.Shared.Rent(m * n);
+        try
+        {
+            fixed (float* t = rented)
+            {
+                // op(B)ᵀ is B read with the opposite transpose flag; likewise op(A)ᵀ.
+                Multiply(new GemmArgs(!g.TransB, !g.TransA, n, m, g.K, g.B, g.Ldb, g.A, g.Lda, t, m, 0f));
+                float beta = g.Beta;
+                for (int i = 0; i < m; i++)
+                {
+                    float* c = g.C + i * g.Ldc;
+                    float* col = t + i;
+                    if (beta == 0f)
+                        for (int j = 0; j < n; j++) c[j] = col[(nint)j * m];
+                    else
+                        for (int j = 0; j < n; j++) c[j] = col[(nint)j * m] + beta * c[j];
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
     }
 
     private readonly struct Split : IPartitionedWork

@@ -44,13 +44,14 @@ internal static unsafe class GemmPacking
             }
             return;
         }
+        float* d = dst;
         for (int p = 0; p < kc; p++)
         {
-            CopyRow(src, dst, count);
-            for (int r = count; r < width; r++) dst[r] = 0f;
+            CopyRow(src, d, count);
             src += ld;
-            dst += width;
+            d += width;
         }
+        if (count < width) ZeroLanes(dst, count, kc, width);
     }
 
     /// <summary>Copies count floats using full vectors, the last one overlapping instead of a scalar tail.</summary>
@@ -104,12 +105,25 @@ internal static unsafe class GemmPacking
                 for (int p = 0; p < kc; p++) d[(nint)p * width] = s[p];
             }
         }
-        if (count < width)
+        if (count < width) ZeroLanes(dst, count, kc, width);
+    }
+
+    /// <summary>Zeroes lanes count..width of every step (the padding of a partial panel).</summary>
+    private static void ZeroLanes(float* dst, int count, int kc, int width)
+    {
+        int pad = width - count;
+        for (int p = 0; p < kc; p++)
         {
-            for (int p = 0; p < kc; p++)
+            float* d = dst + (nint)p * width + count;
+            if (pad >= 8 && Vector256.IsHardwareAccelerated)
             {
-                float* d = dst + (nint)p * width;
-                for (int r = count; r < width; r++) d[r] = 0f;
+                int i = 0;
+                for (; i + 8 <= pad; i += 8) Vector256.Store(Vector256<float>.Zero, d + i);
+                if (i < pad) Vector256.Store(Vector256<float>.Zero, d + pad - 8);
+            }
+            else
+            {
+                for (int r = 0; r < pad; r++) d[r] = 0f;
             }
         }
     }

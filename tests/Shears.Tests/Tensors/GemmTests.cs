@@ -67,6 +67,8 @@ public sealed class GemmTests
         { Transpose.No, Transpose.Yes, 64, 288, 25088 },   // conv dW = dY·colᵀ
         { Transpose.Yes, Transpose.No, 288, 25088, 64 },   // conv dcol = Wᵀ·dY
         { Transpose.No, Transpose.No, 32, 100352, 9 },     // conv1 forward
+        { Transpose.No, Transpose.Yes, 32, 9, 100352 },    // conv1 dW: narrow C, computed transposed
+        { Transpose.Yes, Transpose.Yes, 300, 5, 70 },
         { Transpose.Yes, Transpose.Yes, 400, 4130, 520 },  // several MC, NC and KC blocks at once
     };
 
