@@ -172,7 +172,7 @@ public static class Im2Col
             _s = s; _images = images; _columns = columns; _units = units; Parts = parts;
         }
 
-        /// <summary>Unit u = (image n, channel c): one image plane, summed over taps in (ky, kx, oy) order.</summary>
+        /// <summary>Unit u = (channel c, image n): one image plane, summed over taps in (ky, kx, oy) order.</summary>
         public void Execute(int partition)
         {
             long u0 = _units * partition / Parts, u1 = _units * (partition + 1) / Parts;
@@ -181,8 +181,10 @@ public static class Im2Col
             long plane = _s.Plane, wide = _s.Wide, imagePlane = (long)h * w;
             for (long u = u0; u < u1; u++)
             {
-                int n = (int)(u / channels), c = (int)(u % channels);
-                float* img = _images + u * imagePlane;
+                // Channel-major order: consecutive units read the same k² column rows sequentially, which the
+                // hardware prefetchers follow (image-major order would hop across all channels·k² rows).
+                int c = (int)(u / _s.Batch), n = (int)(u % _s.Batch);
+                float* img = _images + ((long)n * channels + c) * imagePlane;
                 new Span<float>(img, (int)imagePlane).Clear();
                 for (int ky = 0; ky < k; ky++)
                     for (int kx = 0; kx < k; kx++)
