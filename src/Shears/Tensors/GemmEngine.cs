@@ -258,6 +258,8 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
     {
         if (cols == TK.NR)
             TK.Tile(rows, kc, a, b, ldb, c, ldc, beta);
+        else if (cols == TK.NR / 2)
+            TK.NarrowTile(rows, kc, a, b, ldb, c, ldc, beta);
         else
             EdgeTile(rows, cols, kc, a, b, c, ldc, beta, edge);
     }
@@ -269,7 +271,10 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         if (beta != 0f)
             for (int r = 0; r < rows; r++)
                 new ReadOnlySpan<float>(c + r * ldc, cols).CopyTo(new Span<float>(scratch + r * nr, nr));
-        TK.Tile(rows, kc, a, b, nr, scratch, nr, beta);
+        if (cols < nr / 2)
+            TK.NarrowTile(rows, kc, a, b, nr, scratch, nr, beta);
+        else
+            TK.Tile(rows, kc, a, b, nr, scratch, nr, beta);
         for (int r = 0; r < rows; r++)
             new ReadOnlySpan<float>(scratch + r * nr, cols).CopyTo(new Span<float>(c + r * ldc, cols));
     }

@@ -31,6 +31,12 @@ internal interface IGemmKernel
     /// When beta is 0, C is not read. All NR columns are written.
     /// </summary>
     static abstract unsafe void Tile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta);
+
+    /// <summary>
+    /// As <see cref="Tile"/> for the first NR/2 columns only (same operations per element, so the same results):
+    /// a last panel at most half full costs half a tile instead of a whole one.
+    /// </summary>
+    static abstract unsafe void NarrowTile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta);
 }
 
 /// <summary>A compile-time integer: generic struct arguments let the JIT drop the dead rows of a tile.</summary>
@@ -66,8 +72,14 @@ internal readonly struct ScalarKernel : IGemmKernel
     public static int MC => 64;
     public static int NC => 1024;
 
+    public static unsafe void Tile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) =>
+        Run(8, rows, kc, a, b, ldb, c, ldc, beta);
+
+    public static unsafe void NarrowTile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) =>
+        Run(4, rows, kc, a, b, ldb, c, ldc, beta);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static unsafe void Tile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta)
+    private static unsafe void Run(int width, int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta)
     {
         const int mr = 4, nr = 8;
         float* acc = stackalloc float[mr * nr];
@@ -78,7 +90,7 @@ internal readonly struct ScalarKernel : IGemmKernel
             {
                 float av = a[r];
                 float* accRow = acc + r * nr;
-                for (int j = 0; j < nr; j++)
+                for (int j = 0; j < width; j++)
                     accRow[j] += av * b[j];
             }
             a += mr;
@@ -89,11 +101,11 @@ internal readonly struct ScalarKernel : IGemmKernel
             float* cr = c + r * ldc;
             float* accRow = acc + r * nr;
             if (beta == 0f)
-                for (int j = 0; j < nr; j++) cr[j] = accRow[j];
+                for (int j = 0; j < width; j++) cr[j] = accRow[j];
             else if (beta == 1f)
-                for (int j = 0; j < nr; j++) cr[j] = accRow[j] + cr[j];
+                for (int j = 0; j < width; j++) cr[j] = accRow[j] + cr[j];
             else
-                for (int j = 0; j < nr; j++) cr[j] = accRow[j] + beta * cr[j];
+                for (int j = 0; j < width; j++) cr[j] = accRow[j] + beta * cr[j];
         }
     }
 }
