@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Shears.Onnx;
+using Shears.Tests.TestSupport;
+
+namespace Shears.Tests.Cli;
+
+public sealed class PruneCliTests : IDisposable
+{
+    private readonly DataTempFolder _temp = new();
+    private readonly string _data;
+    private readonly string _model;
+
+    public PruneCliTests()
+    {
+        _data = CliData.Bands(_temp.Folder("data"), train: 300);
+        _model = _temp.Sub("dense.onnx");
+        var run = CliRunner.Invoke("train", "--model", "fcn2", "--epochs", "4", "--batch-size", "16", "--validation", "60",
+            "--dataset", _data, "--data-dir", _data, "--out", _model);
+        Assert.True(run.ExitCode == 0, run.Error);
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private CliRunner.Run Prune(params string[] extra) =>
+        CliRunner.Invoke(["prune", _model, "--dataset", _data, "--data-dir", _data, "--validation", "60", "--relearn-epochs", "1", "--rounds", "2", .. extra]);
+
+    [Fact]
+    public void Prune_stays_inside_the_range_and_writes_the_report_and_a_model_that_runs_in_onnx_runtime()
+    {
+        string pruned = _temp.Sub("pruned.onnx"), report = _temp.Sub("report");
+
+        var run = Prune("--max-drop", "2", "--out", pruned, "--report", report);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.Contains("budget share", run.Output);
+        Assert.Contains("margin", run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        var r = json.RootElement;
+        long total = r.GetProperty("connectionsTotal").GetInt64(), kept = r.GetProperty("connectionsKept").GetInt64();
+        Assert.True(kept < total, "something must be pruned");
+        Assert.Equal((double)kept / total, r.GetProperty("keptFraction").GetDouble(), 9);
+        double floor = r.GetProperty("range").GetProperty("minAccuracy").GetDouble();
+        double original = r.GetProperty("original").GetProperty("validationAccuracy").GetDouble();
+        Assert.Equal(original - 0.02, floor, 9);
+        Assert.True(r.GetProperty("pruned").GetProperty("validationAccuracy").GetDouble() >= floor);
+        Assert.True(r.GetProperty("marginValidation").GetDouble() >= 0);
+        foreach (string field in new[] { "compression", "marginTest", "seconds" }) Assert.True(r.TryGetProperty(field, out _), field);
+        foreach (var layer in r.GetProperty("layers").EnumerateArray())
+            foreach (string field in new[] { "name", "connections", "kept", "budget", "threshold" }) Assert.True(layer.TryGetProperty(field, out _), field);
+        Assert.True(File.Exists(Path.Combine(report, "report.md")));
+
+        // The exported file holds exact zeros where connections were pruned and predicts in ONNX Runtime as Shears does.
+        var model = OnnxImporter.Load(pruned);
+        Assert.Equal(kept, model.Connections().Kept);
+        var input = new float[5 * 64];
+        for (int i = 0; i < input.Length; i++) input[i] = (i * 37 % 101) / 100f;
+        var ours = model.Forward(new Tensor(input, 5, 1, 8, 8), training: false).ReadOnlySpan.ToArray();
+        using var session = new InferenceSession(pruned);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", new DenseTensor<float>(input, [5, 1, 8, 8]))]);
+        var theirs = results.First().AsEnumerable<float>().ToArray();
+        Tolerance.AssertClose(theirs, ours, 1e-4, 1e-4);
+    }
+
+    [Fact]
+    public void A_floor_above_the_original_says_by_how_much()
+    {
+        var run = Prune("--min-accuracy", "1.0", "--out", _temp.Sub("p.onnx"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("floor", run.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("point", run.Error);
+        Assert.False(File.Exists(_temp.Sub("p.onnx")));
+    }
+
+    [Fact]
+    public void A_negative_drop_is_refused_before_any_work()
+    {
+        var run = Prune("--max-drop", "-1", "--out", _temp.Sub("p.onnx"));
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("drop", run.Error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void A_missing_range_is_refused_with_what_to_give()
+    {
+        var run = Prune("--out", _temp.Sub("p.onnx"));
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--min-accuracy", run.Error.Replace("minimum accuracy", "--min-accuracy"));
+    }
+
+    [Fact]
+    public void An_unknown_allocation_is_a_usage_error()
+    {
+        var run = Prune("--max-drop", "1", "--allocation", "random", "--out", _temp.Sub("p.onnx"));
+        Assert.NotEqual(0, run.ExitCode);
+    }
+}
