@@ -1,11 +1,13 @@
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
 namespace Shears.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project bench/Shears.Benchmarks -- --filter '*Gemm*'</c>
-/// (add <c>--job short</c> for a quick pass). Prints the machine's peak before and after the run; the
+/// (add <c>--job short</c> for a quick pass, or <c>--quick [name]</c> for a seconds-long GEMM table without
+/// BenchmarkDotNet that also reports GFLOP per CPU-second, robust on a shared machine). Prints the machine's peak before and after the run; the
 /// GFLOP/s and %Peak columns compare each result with it.
 /// </summary>
 public static class Program
@@ -14,7 +16,11 @@ public static class Program
     {
         var machine = MachinePeak.Detect();
         Console.WriteLine(machine.Describe());
+        int quick = Array.IndexOf(args, "--quick");
+        if (quick >= 0)
+            return QuickGemm.Run(machine, Console.Out, quick + 1 < args.Length ? args[quick + 1] : null);
         var config = ManualConfig.Create(DefaultConfig.Instance)
+            .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(48))
             .AddColumn(new ThroughputColumn(ThroughputColumn.Kind.GflopsPerSecond, machine))
             .AddColumn(new ThroughputColumn(ThroughputColumn.Kind.PercentOfPeak, machine))
             .AddColumn(new ThroughputColumn(ThroughputColumn.Kind.GigabytesPerSecond, machine));
