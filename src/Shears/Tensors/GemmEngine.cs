@@ -52,9 +52,12 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         }
         int threads = ForkJoin.Threads;
         long work = (long)g.M * g.N * g.K;
-        int tilesM = (g.M + TK.MR - 1) / TK.MR;
-        int tilesN = (g.N + TK.NR - 1) / TK.NR;
-        if (threads == 1 || work < ParallelThreshold || (tilesM < 2 && tilesN < 2))
+        // Columns are split in half panels: a boundary inside a panel costs one half-width tile (same
+        // arithmetic per element), and 9 panels (conv dW) then split 4½ : 4½ instead of 5 : 4.
+        int unitN = TK.NR / 2;
+        int tilesM = CeilDiv(g.M, TK.MR);
+        int unitsN = CeilDiv(g.N, unitN);
+        if (threads == 1 || work < ParallelThreshold || (tilesM < 2 && unitsN < 2))
         {
             var ws = GemmWorkspace.Rent();
             try { Run(g, 0, g.M, 0, g.N, ws); }
@@ -62,17 +65,16 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
             return;
         }
 
-        // Split the M or N tiles into contiguous ranges, one per thread, whichever costs less once the
+        // Split the M tiles or N units into contiguous ranges, one per thread, whichever costs less once the
         // duplicated packing (each thread packs all of the other operand) is counted.
-        int partsN = Math.Min(threads, tilesN), partsM = Math.Min(threads, tilesM);
+        int partsN = Math.Min(threads, unitsN), partsM = Math.Min(threads, tilesM);
+        long colsN = (long)CeilDiv(unitsN, partsN) * unitN, rowsM = (long)CeilDiv(tilesM, partsM) * TK.MR;
         long costN = partsN < 2 ? long.MaxValue
-            : (long)CeilDiv(tilesN, partsN) * TK.NR * tilesM * TK.MR * g.K
-              + PackCost * ((long)g.M * g.K * CeilDiv(CeilDiv(tilesN, partsN) * TK.NR, TK.NC) + (long)CeilDiv(tilesN, partsN) * TK.NR * g.K);
+            : colsN * tilesM * TK.MR * g.K + PackCost * ((long)g.M * g.K * CeilDiv((int)colsN, TK.NC) + colsN * g.K);
         long costM = partsM < 2 ? long.MaxValue
-            : (long)CeilDiv(tilesM, partsM) * TK.MR * tilesN * TK.NR * g.K
-              + PackCost * ((long)g.N * g.K + (long)CeilDiv(tilesM, partsM) * TK.MR * g.K);
+            : rowsM * CeilDiv(g.N, TK.NR) * TK.NR * g.K + PackCost * ((long)g.N * g.K + rowsM * g.K);
         bool splitN = costN <= costM;
-        var split = new Split(g, splitN, splitN ? tilesN : tilesM, splitN ? partsN : partsM);
+        var split = new Split(g, splitN, splitN ? unitsN : tilesM, splitN ? partsN : partsM);
         ForkJoin.Run(split, split.Parts);
     }
 
@@ -129,7 +131,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
             try
             {
                 if (_splitN)
-                    Run(_g, 0, _g.M, t0 * TK.NR, Math.Min(t1 * TK.NR, _g.N), ws);
+                    Run(_g, 0, _g.M, t0 * (TK.NR / 2), Math.Min(t1 * (TK.NR / 2), _g.N), ws);
                 else
                     Run(_g, t0 * TK.MR, Math.Min(t1 * TK.MR, _g.M), 0, _g.N, ws);
             }
