@@ -13,10 +13,14 @@ public enum Transpose { No, Yes }
 /// when transposed).
 /// </summary>
 /// <remarks>
-/// Packed, cache-blocked and register-blocked (BLIS style) with a 14×32 AVX-512 micro-kernel, a 6×16
-/// AVX2/FMA one, and a scalar fallback; transposes are handled while packing, so all four combinations run
-/// at the same speed. Large problems are split across cores by output tiles only (never along k), so results
-/// are bit-for-bit reproducible whatever the thread timing or count. No allocation in steady state.
+/// Packed, cache-blocked and register-blocked (GotoBLAS/BLIS style): a 14×32 AVX-512 micro-kernel (with a
+/// 14×16 half tile), a 6×16 AVX2/FMA one for machines without fast Vector512, and a scalar fallback.
+/// Transposes are absorbed by the packing routines, so all four combinations run at full speed; problems with a
+/// single block of rows (the conv shapes: small m, huge n or k) stream the wide operand panel by panel with
+/// software prefetch, reading a plain B in place; a C only a few columns wide is computed transposed.
+/// Large problems are split across cores by output columns or rows only (never along k), and each element is
+/// always produced by the same operations, so results are bit-for-bit reproducible whatever the thread count or
+/// timing. Steady-state calls allocate nothing (pooled pinned packing buffers, dedicated helper threads).
 /// When <c>beta</c> is 0, C is write-only: its old contents (even NaN) are ignored.
 /// </remarks>
 public static class Gemm
