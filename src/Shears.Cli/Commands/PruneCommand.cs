@@ -29,6 +29,9 @@ internal static class PruneCommand
         _ => throw new ArgumentException($"Unknown criterion '{name}'; choose one of {string.Join(", ", CriterionNames)}."),
     };
 
+    /// <summary>The library's defaults, shown as the options' defaults.</summary>
+    private static readonly PruningOptions DefaultOptions = new(AccuracyRange.WithinDrop(0));
+
     public static Command Create(CliContext context)
     {
         var modelPath = new Argument<string>("model") { Description = "Trained ONNX model to prune." };
@@ -39,8 +42,11 @@ internal static class PruneCommand
         var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's) or activation (|w| × mean input activation).", DefaultValueFactory = _ => "magnitude" };
         criterion.AcceptOnlyFromAmong([.. CriterionNames, "activation-aware"]);
         var relearnEpochs = new Option<int>("--relearn-epochs") { Description = "Re-learning epochs per round.", DefaultValueFactory = _ => 2 };
-        var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => 6 };
-        var relearnLr = new Option<float>("--relearn-lr") { Description = "Re-learning learning rate (Adam).", DefaultValueFactory = _ => 1e-4f };
+        var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => DefaultOptions.Rounds };
+        var relearnLr = new Option<float>("--relearn-lr") { Description = "Re-learning learning rate (Adam, cosine decay within a round).", DefaultValueFactory = _ => DefaultOptions.RelearnLearningRate };
+        var stepBudget = new Option<double>("--step-budget") { Description = "Points a round's pruning may cost before re-learning (at least what is left of the error budget; halved after a step back). The check after re-learning decides.", DefaultValueFactory = _ => DefaultOptions.StepBudget };
+        var margin = new Option<double>("--margin") { Description = "Safety margin, in points, kept above --min-accuracy on the validation split.", DefaultValueFactory = _ => 0 };
+        var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
         var validation = new Option<int>("--validation") { Description = "Images held out from the end of the training set for validation.", DefaultValueFactory = _ => 5000 };
         var output = new Option<string>("--out") { Description = "Where to write the pruned model (ONNX).", Required = true };
@@ -50,7 +56,7 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, seed, validation, output, report, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, polish, seed, validation, output, report, dataDir, dataset,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -63,6 +69,9 @@ internal static class PruneCommand
                 RelearnEpochs = parse.GetValue(relearnEpochs),
                 Rounds = parse.GetValue(rounds),
                 RelearnLearningRate = parse.GetValue(relearnLr),
+                StepBudget = parse.GetValue(stepBudget),
+                SafetyMargin = parse.GetValue(margin),
+                PolishEpochs = parse.GetValue(polish),
                 Seed = parse.GetValue(seed),
             };
             options.Validate();

@@ -33,13 +33,22 @@ public sealed record AccuracyRange(double? MinAccuracy, double? MaxDrop)
     }
 
     /// <summary>The effective floor for a network whose original validation accuracy is <paramref name="originalValidationAccuracy"/>.</summary>
-    public double Floor(double originalValidationAccuracy)
+    public double Floor(double originalValidationAccuracy) => Floor(originalValidationAccuracy, 0);
+
+    /// <summary>
+    /// The effective floor with <paramref name="safetyMargin"/> (accuracy units) kept above the absolute floor
+    /// <see cref="MinAccuracy"/>. The margin guards an absolute floor against the validation split being easier
+    /// than unseen data; a largest drop is measured against the original on the same split, so it needs none.
+    /// </summary>
+    public double Floor(double originalValidationAccuracy, double safetyMargin)
     {
+        if (!(safetyMargin >= 0) || double.IsInfinity(safetyMargin))
+            throw new ArgumentOutOfRangeException(nameof(safetyMargin), safetyMargin, "The safety margin must be zero or more.");
         Validate();
         if (!(originalValidationAccuracy >= 0 && originalValidationAccuracy <= 1))
             throw new ArgumentOutOfRangeException(nameof(originalValidationAccuracy), originalValidationAccuracy, "An accuracy is a fraction in [0, 1].");
         double floor = double.NegativeInfinity;
-        if (MinAccuracy is double min) floor = Math.Max(floor, min);
+        if (MinAccuracy is double min) floor = Math.Max(floor, min + safetyMargin);
         if (MaxDrop is double drop) floor = Math.Max(floor, originalValidationAccuracy - drop / 100.0);
         return Math.Max(0, floor);
     }

@@ -15,9 +15,7 @@ namespace Shears.Pruning;
 /// </summary>
 public sealed class BudgetPruner
 {
-    private const double ShrinkFactor = 0.6;
     private const double StepBackFactor = 0.5;
-    private const double TinyGain = 1e-4;
 
     private readonly IRelearner _relearner;
 
@@ -94,7 +92,11 @@ public sealed class BudgetPruner
             Report(PruningPhase.Measure, "Measuring the original network");
             var original = new AccuracyPair(Evaluate(_validation), _test is null ? null : Evaluate(_test));
             _o.Range.EnsureContains(original.ValidationAccuracy);
-            _floor = _o.Range.Floor(original.ValidationAccuracy);
+            double rangeFloor = _o.Range.Floor(original.ValidationAccuracy);
+            double safety = _o.SafetyMarginFor(original.ValidationAccuracy, _validation.Count);
+            _floor = _o.Range.Floor(original.ValidationAccuracy, safety);
+            // A safety margin never pushes the floor above the original: then there is simply nothing to spend.
+            _floor = Math.Min(_floor, original.ValidationAccuracy);
             _lastGood = _model.Snapshot();
             _lastGoodAccuracy = original.ValidationAccuracy;
             AccuracyPair? afterPruning = null;
@@ -112,14 +114,17 @@ public sealed class BudgetPruner
                     if (available <= AccuracyRange.Tolerance) break;
                     var roundClock = Stopwatch.StartNew();
                     long keptBefore = _model.Connections().Kept;
-                    double given = available * stepFactor;
-                    var attempt = PruneWithin(given);
+                    // The step budget: what the pruning before re-learning may cost. Re-learning wins most of it
+                    // back, so it may exceed what is left of the error budget; the check after re-learning against
+                    // the true floor decides, and a step back halves it.
+                    double step = _o.StepBudgetFor(available) * stepFactor;
+                    var attempt = PruneWithin(step);
                     if (attempt is null)
                     {
                         _lastGood.Restore(_model);
                         _rounds.Add(new RoundReport(_round, keptBefore, keptBefore, _lastGoodAccuracy, _lastGoodAccuracy, _lastGoodAccuracy,
-                            RoundOutcome.NoGain, available, given, 0, 0, roundClock.Elapsed.TotalSeconds));
-                        Report(PruningPhase.Check, $"Round {_round}: nothing more to prune within the budget", _lastGoodAccuracy);
+                            RoundOutcome.NoGain, available, step, 0, 0, roundClock.Elapsed.TotalSeconds, 0));
+                        Report(PruningPhase.Check, $"Round {_round}: nothing more to prune within the step budget", _lastGoodAccuracy);
                         break;
                     }
                     afterPruning ??= new AccuracyPair(attempt.Accuracy, _test is null ? null : Evaluate(_test));
@@ -130,8 +135,8 @@ public sealed class BudgetPruner
                     long kept = _model.Connections().Kept;
                     bool inside = AccuracyRange.Holds(accuracy, _floor);
                     _rounds.Add(new RoundReport(_round, keptBefore, kept, _lastGoodAccuracy, attempt.Accuracy, accuracy,
-                        inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack, available, attempt.Budget, _lastGoodAccuracy - attempt.Accuracy,
-                        attempt.Shrinks, roundClock.Elapsed.TotalSeconds));
+                        inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack, available, step, _lastGoodAccuracy - attempt.Accuracy,
+                        attempt.Shrinks, roundClock.Elapsed.TotalSeconds, attempt.Interpolation));
                     if (inside)
                     {
                         for (int l = 0; l < _weights.Count; l++)
@@ -143,7 +148,7 @@ public sealed class BudgetPruner
                         _lastGood = _model.Snapshot();
                         _lastGoodAccuracy = accuracy;
                         Report(PruningPhase.Check, $"Round {_round}: inside the range, {kept} of {_model.Connections().Total} connections kept", accuracy, kept);
-                        if (keptBefore - kept < Math.Max(1, TinyGain * _model.Connections().Total)) break;
+                        if (keptBefore - kept < Math.Max(1, _o.MinRoundGain * keptBefore)) break;
                     }
                     else
                     {
@@ -156,6 +161,7 @@ public sealed class BudgetPruner
                         if (stepBacks > _o.MaxStepBacks) break;
                     }
                 }
+                Polish();
             }
             catch
             {
@@ -172,7 +178,8 @@ public sealed class BudgetPruner
                 Model = _model.Name,
                 ConnectionsTotal = total,
                 ConnectionsKept = keptFinal,
-                Range = new RangeReport(_floor, _o.Range.MaxDrop, _o.Range.MinAccuracy, original.ValidationAccuracy - _floor, _o.Range.Describe()),
+                Range = new RangeReport(rangeFloor, _o.Range.MaxDrop, _o.Range.MinAccuracy, original.ValidationAccuracy - _floor, _o.Range.Describe(),
+                    original.TestAccuracy is double t ? _o.Range.Floor(t) : null, _floor - rangeFloor),
                 Original = original,
                 AfterPruning = afterPruning ?? original,
                 Pruned = pruned,
@@ -187,45 +194,96 @@ public sealed class BudgetPruner
             };
         }
 
+        /// <summary>
+        /// A last re-learning of the accepted network (masks held), kept only when its validation accuracy is at
+        /// least what it was: it never prunes, it only buys margin.
+        /// </summary>
+        private void Polish()
+        {
+            if (_o.PolishEpochs == 0 || _rounds.All(r => !r.Accepted)) return;
+            _lastGood.Restore(_model);
+            _round = _rounds.Count + 1;
+            _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.PolishEpochs), RelearnProgress(), _ct);
+            double accuracy = Evaluate(_validation);
+            if (accuracy >= _lastGoodAccuracy && AccuracyRange.Holds(accuracy, _floor))
+            {
+                _lastGood = _model.Snapshot();
+                _lastGoodAccuracy = accuracy;
+                Report(PruningPhase.Check, $"Polish: validation accuracy {AccuracyRange.Percent(accuracy)}", accuracy);
+            }
+            else _lastGood.Restore(_model);
+        }
+
         /// <summary>What a round pruned before re-learning.</summary>
-        private sealed record Attempt(IReadOnlyList<ScoreRanking> Rankings, int[] Keeps, double[]? Shares, double Budget, double Accuracy, int Shrinks);
+        private sealed record Attempt(IReadOnlyList<ScoreRanking> Rankings, int[] Keeps, double[]? Shares, double Accuracy, int Shrinks, double Interpolation);
 
         /// <summary>
-        /// Prunes the last network inside the range as far as <paramref name="budget"/> allows and leaves the model
-        /// so. When the combined network falls below the floor (drops measured alone do not add exactly) the budget
-        /// shrinks and the round tries again, up to <see cref="PruningOptions.MaxShrinks"/> times. Null when there
-        /// is nothing to prune.
+        /// Prunes the last network inside the range so that the combined network, before re-learning, loses at most
+        /// <paramref name="step"/> and leaves the model so. The allocation's per-layer targets come from drops
+        /// measured one layer at a time, which do not add exactly (on easy data every layer alone may lose nothing
+        /// at 99.5% yet all together collapse), so the combined network is measured and, when it costs more than
+        /// the step, each layer is moved a common fraction t of the way from where it stands to its target, t the
+        /// largest (by bisection) whose combined drop is within the step. Null when there is nothing to prune.
         /// </summary>
-        private Attempt? PruneWithin(double budget)
+        private Attempt? PruneWithin(double step)
         {
             var scores = _criterion.Score(_model, _weights, _validation, _ct);
             var rankings = _weights.Select((w, l) => ScoreRanking.Build(scores[l], w.Weight.Mask is null ? default : w.Weight.Mask.ReadOnlySpan)).ToArray();
-            Func<double, (int[] Keeps, double[]? Shares)> plan = BudgetAllocators.IsBudgetMethod(_o.Allocation)
-                ? BudgetPlan(rankings, budget)
-                : BaselinePlan(rankings);
-            int shrinks = 0;
-            while (true)
+            double target = _lastGoodAccuracy - step;
+            if (!BudgetAllocators.IsBudgetMethod(_o.Allocation))
             {
-                Report(PruningPhase.Allocate, $"Round {_round}: sharing a budget of {AccuracyRange.Format(budget * 100)} points among {_weights.Count} layers");
-                var (keeps, shares) = plan(budget);
-                bool prunes = keeps.Where((k, l) => k < rankings[l].Kept).Any();
-                if (!prunes) return null;
-                Apply(rankings, keeps);
-                double accuracy = Evaluate(_validation);
-                if (AccuracyRange.Holds(accuracy, _floor) || shrinks >= _o.MaxShrinks)
-                    return new Attempt(rankings, keeps, shares, budget, accuracy, shrinks);
-                shrinks++;
-                budget *= ShrinkFactor;
+                var baseline = BaselinePlan(rankings, target);
+                if (!baseline.Where((k, l) => k < rankings[l].Kept).Any()) return null;
+                Apply(rankings, baseline);
+                return new Attempt(rankings, baseline, null, Evaluate(_validation), 0, 1);
             }
+
+            Report(PruningPhase.Allocate, $"Round {_round}: sharing a step budget of {AccuracyRange.Format(step * 100)} points among {_weights.Count} layers");
+            var (goal, shares) = BudgetPlan(rankings, step);
+            if (!goal.Where((k, l) => k < rankings[l].Kept).Any()) return null;
+            int[] KeepsAt(double t)
+            {
+                var keeps = new int[goal.Length];
+                for (int l = 0; l < goal.Length; l++)
+                    keeps[l] = rankings[l].Kept - (int)Math.Round(t * (rankings[l].Kept - goal[l]), MidpointRounding.AwayFromZero);
+                return keeps;
+            }
+            var measured = new Dictionary<string, double>();
+            double AccuracyAt(double t)
+            {
+                var keeps = KeepsAt(t);
+                string key = string.Join(",", keeps);
+                if (measured.TryGetValue(key, out double known)) return known;
+                Apply(rankings, keeps);
+                return measured[key] = Evaluate(_validation);
+            }
+            int failures = 0;
+            double best = BaselineSearch.LargestFeasible(t =>
+            {
+                bool ok = AccuracyRange.Holds(AccuracyAt(t), target);
+                if (!ok) failures++;
+                return ok;
+            }, 0, 1, _o.MaxShrinks);
+            if (best <= 0)
+            {
+                // Even the smallest step tried costs more than the step budget: take that smallest step anyway
+                // and let re-learning and the check decide (a step back halves the budget next time).
+                best = Math.Pow(0.5, _o.MaxShrinks);
+            }
+            var chosen = KeepsAt(best);
+            if (!chosen.Where((k, l) => k < rankings[l].Kept).Any()) return null;
+            double accuracy = AccuracyAt(best);
+            Apply(rankings, chosen);
+            return new Attempt(rankings, chosen, shares, accuracy, failures, best);
         }
 
-        /// <summary>Sensitivity curves measured once per round; each budget is then shared by the allocator.</summary>
-        private Func<double, (int[], double[]?)> BudgetPlan(ScoreRanking[] rankings, double budget)
+        /// <summary>Sensitivity curves measured on the last network inside the range, then shared out at <paramref name="step"/>: each layer's target kept count and share.</summary>
+        private (int[] Keeps, double[] Shares) BudgetPlan(ScoreRanking[] rankings, double step)
         {
             var grid = _o.EffectiveSparsityGrid;
             // Resolve the curves about as finely as the smallest share a layer may get, but no finer than one
             // validation sample (below that the differences are noise).
-            double refineAbove = Math.Max(1.0 / _validation.Count, Math.Min(0.005, budget / (2.0 * _weights.Count)));
+            double refineAbove = Math.Max(1.0 / _validation.Count, Math.Min(0.005, step / (2.0 * _weights.Count)));
             int total = rankings.Sum(r => Sensitivity.GridEvaluations(r, grid));
             int done = 0;
             var curves = new SensitivityCurve[_weights.Count];
@@ -234,7 +292,7 @@ public sealed class BudgetPruner
                 var w = _weights[l];
                 int before = done;
                 curves[l] = Sensitivity.Measure(w.Weight, rankings[l], _lastGoodAccuracy, () => Evaluate(_validation), grid,
-                    _o.RefinePasses, refineAbove, budget,
+                    _o.RefinePasses, refineAbove, step,
                     i =>
                     {
                         done = before + i;
@@ -244,33 +302,12 @@ public sealed class BudgetPruner
             }
             if (_round == 1)
                 _sensitivity = curves.ToDictionary(c => c.Layer, c => c.Points);
-            var allocator = BudgetAllocators.Create(_o.Allocation);
-            var tried = new List<int[]>();
-            return b =>
-            {
-                var allocation = allocator.Allocate(curves, b);
-                var keeps = allocation.Select(a => (int)a.Kept).ToArray();
-                var shares = allocation.Select(a => a.Share).ToArray();
-                // A shrunk budget that buys points already tried (they cost nothing measured alone, yet together
-                // they fell below the floor) would retry a network known to fail: step each layer of the last try
-                // back one measured point instead.
-                if (tried.Any(t => t.AsSpan().SequenceEqual(keeps)))
-                {
-                    var last = tried[^1];
-                    for (int l = 0; l < keeps.Length; l++)
-                    {
-                        var back = curves[l].Points.Where(p => p.Kept > last[l]).MinBy(p => p.Kept);
-                        keeps[l] = back is null ? rankings[l].Kept : (int)back.Kept;
-                        shares[l] = back is null ? 0 : Math.Max(0, curves[l].Drop(back));
-                    }
-                }
-                tried.Add(keeps);
-                return (keeps, shares);
-            };
+            var allocation = BudgetAllocators.Create(_o.Allocation).Allocate(curves, step);
+            return (allocation.Select(a => (int)a.Kept).ToArray(), allocation.Select(a => a.Share).ToArray());
         }
 
-        /// <summary>The baselines: the largest global threshold or common sparsity whose combined network stays within the budget.</summary>
-        private Func<double, (int[], double[]?)> BaselinePlan(ScoreRanking[] rankings)
+        /// <summary>The baselines: the largest global threshold or common sparsity whose combined network, before re-learning, stays at or above <paramref name="target"/>.</summary>
+        private int[] BaselinePlan(ScoreRanking[] rankings, double target)
         {
             double most = _o.EffectiveSparsityGrid.Max();
             long connections = rankings.Sum(r => (long)r.Count);
@@ -284,23 +321,19 @@ public sealed class BudgetPruner
             double low = global is null
                 ? rankings.Min(r => 1 - (double)r.Kept / Math.Max(1, r.Count))
                 : 1 - (double)global.Kept / Math.Max(1, connections);
-            return budget =>
+            var seen = new Dictionary<string, bool>();
+            double best = BaselineSearch.LargestFeasible(s =>
             {
-                double target = _lastGoodAccuracy - budget;
-                var seen = new Dictionary<string, bool>();
-                double best = BaselineSearch.LargestFeasible(s =>
-                {
-                    var keeps = KeepsAt(s);
-                    string key = string.Join(",", keeps);
-                    if (seen.TryGetValue(key, out bool known)) return known;
-                    Apply(rankings, keeps);
-                    bool ok = AccuracyRange.Holds(Evaluate(_validation), Math.Max(target, _floor));
-                    _progress?.Report(new PruningProgress(PruningPhase.Allocate, _round, null, seen.Count + 1, 0,
-                        $"Round {_round}: {_o.Allocation} search at {AccuracyRange.Percent(s)} sparsity"));
-                    return seen[key] = ok;
-                }, low, Math.Max(low, most));
-                return (KeepsAt(best), null);
-            };
+                var keeps = KeepsAt(s);
+                string key = string.Join(",", keeps);
+                if (seen.TryGetValue(key, out bool known)) return known;
+                Apply(rankings, keeps);
+                bool ok = AccuracyRange.Holds(Evaluate(_validation), target);
+                _progress?.Report(new PruningProgress(PruningPhase.Allocate, _round, null, seen.Count + 1, 0,
+                    $"Round {_round}: {_o.Allocation} search at {AccuracyRange.Percent(s)} sparsity"));
+                return seen[key] = ok;
+            }, low, Math.Max(low, most));
+            return KeepsAt(best);
         }
 
         /// <summary>The last network inside the range, with each layer keeping its best <paramref name="keeps"/> entries.</summary>

@@ -49,13 +49,34 @@ public sealed record PruningOptions
     /// <summary>Epochs of re-learning after each round's pruning (0: none).</summary>
     public int RelearnEpochs { get; init; } = 2;
     /// <summary>At most this many rounds of prune, re-learn, check (a round that steps back counts).</summary>
-    public int Rounds { get; init; } = 6;
+    public int Rounds { get; init; } = 12;
+    /// <summary>
+    /// The step budget, in percentage points: the least a round's pruning may cost before re-learning. A round
+    /// spends max(what is left of the error budget, this), halved after each step back; re-learning wins most of
+    /// it back and the check after re-learning against the true floor decides, so the guarantee does not rest on
+    /// it. 0 spends only what is left of the error budget (tiny steps for a tight range).
+    /// </summary>
+    public double StepBudget { get; init; } = 2.0;
+    /// <summary>An accepted round that removes less than this fraction of the connections it started with ends the run.</summary>
+    public double MinRoundGain { get; init; } = 0.01;
+    /// <summary>Epochs of a last re-learning of the accepted network, kept only if its validation accuracy does not fall (0: none).</summary>
+    public int PolishEpochs { get; init; } = 0;
+    /// <summary>
+    /// A safety margin, in percentage points, kept above an absolute floor (<see cref="AccuracyRange.MinAccuracy"/>)
+    /// on the validation split, so the result stays above the floor on unseen data too. 0: none.
+    /// </summary>
+    public double SafetyMargin { get; init; }
+    /// <summary>
+    /// A safety margin derived from the validation split alone: this many binomial standard errors of an accuracy
+    /// at the floor, sqrt(f(1 − f)/n) for n validation images. The larger of this and <see cref="SafetyMargin"/> is kept.
+    /// </summary>
+    public double MarginStandardErrors { get; init; }
     /// <summary>Seeds re-learning's shuffles (round r uses Seed + r).</summary>
     public int Seed { get; init; } = 1;
     /// <summary>Re-learning's batch size.</summary>
     public int BatchSize { get; init; } = 128;
-    /// <summary>Re-learning's base learning rate: lower than training's, so the kept weights are fine-tuned, not re-trained.</summary>
-    public float RelearnLearningRate { get; init; } = 1e-4f;
+    /// <summary>Re-learning's base learning rate (decayed by a cosine over each round's epochs): half training's, so the kept weights are fine-tuned, not re-trained.</summary>
+    public float RelearnLearningRate { get; init; } = 5e-4f;
     public OptimizerKind RelearnOptimizer { get; init; } = OptimizerKind.Adam;
     /// <summary>Sensitivity grid (sparsities in [0, 1)); null uses <see cref="DefaultSparsityGrid"/>.</summary>
     public IReadOnlyList<double>? SparsityGrid { get; init; }
@@ -64,11 +85,10 @@ public sealed record PruningOptions
     /// <summary>Passes that insert midpoints where a sensitivity curve bends (0: the grid alone).</summary>
     public int RefinePasses { get; init; } = 3;
     /// <summary>
-    /// How often a round's combined network may fall below the floor before re-learning and have its budget shrunk
-    /// (×0.6, or each layer one measured point back when that buys the same points) and retried; after that it
-    /// re-learns as it is and the check decides.
+    /// Bisection steps on the common fraction t of the way each layer moves from where it stands to its allocated
+    /// sparsity, when the combined network costs more than the step budget before re-learning.
     /// </summary>
-    public int MaxShrinks { get; init; } = 3;
+    public int MaxShrinks { get; init; } = 6;
     /// <summary>Batch size of validation and test evaluations.</summary>
     public int EvaluationBatchSize { get; init; } = 1000;
 
@@ -88,6 +108,11 @@ public sealed record PruningOptions
         if (MaxStepBacks < 0) throw new ArgumentOutOfRangeException(nameof(MaxStepBacks), MaxStepBacks, "Step-backs must be zero or more.");
         if (RefinePasses < 0) throw new ArgumentOutOfRangeException(nameof(RefinePasses), RefinePasses, "Refinement passes must be zero or more.");
         if (MaxShrinks < 0) throw new ArgumentOutOfRangeException(nameof(MaxShrinks), MaxShrinks, "Shrinks must be zero or more.");
+        if (!(StepBudget >= 0 && StepBudget <= 100)) throw new ArgumentOutOfRangeException(nameof(StepBudget), StepBudget, "The step budget is in percentage points and must be in [0, 100].");
+        if (!(MinRoundGain >= 0 && MinRoundGain < 1)) throw new ArgumentOutOfRangeException(nameof(MinRoundGain), MinRoundGain, "The least gain of a round must be a fraction in [0, 1).");
+        if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
+        if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
+        if (!(MarginStandardErrors >= 0 && MarginStandardErrors <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginStandardErrors), MarginStandardErrors, "Standard errors must be zero or more.");
         if (EvaluationBatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "The evaluation batch size must be positive.");
         var grid = EffectiveSparsityGrid;
         if (grid.Count == 0) throw new ArgumentException("The sparsity grid is empty.", nameof(SparsityGrid));
@@ -96,7 +121,26 @@ public sealed record PruningOptions
                 throw new ArgumentOutOfRangeException(nameof(SparsityGrid), s, "Grid sparsities must be in [0, 1): a layer cannot lose every connection.");
     }
 
-    /// <summary>The re-learning run of round <paramref name="round"/>: masks held by the optimizer, a constant low rate.</summary>
+    /// <summary>
+    /// What a round's pruning may cost before re-learning when <paramref name="available"/> is left of the error
+    /// budget: no more than that without re-learning, which is what wins the rest back.
+    /// </summary>
+    public double StepBudgetFor(double available) => RelearnEpochs == 0 ? available : Math.Max(available, StepBudget / 100.0);
+
+    /// <summary>
+    /// The safety margin (accuracy units) kept above an absolute floor, for an original of
+    /// <paramref name="originalValidationAccuracy"/> measured on <paramref name="validationCount"/> images; 0 when
+    /// the range has no absolute floor.
+    /// </summary>
+    public double SafetyMarginFor(double originalValidationAccuracy, int validationCount)
+    {
+        if (Range.MinAccuracy is not double floor) return 0;
+        double f = Math.Clamp(floor, 0, 1);
+        double standardError = validationCount > 0 ? Math.Sqrt(f * (1 - f) / validationCount) : 0;
+        return Math.Max(SafetyMargin / 100.0, MarginStandardErrors * standardError);
+    }
+
+    /// <summary>The re-learning run of round <paramref name="round"/>: masks held by the optimizer, a low rate decayed by a cosine.</summary>
     public TrainingOptions RelearnTraining(int round, int epochs) => new()
     {
         Epochs = epochs,

@@ -9,8 +9,14 @@ public sealed record AccuracyPair(double ValidationAccuracy, double? TestAccurac
 /// <param name="MinAccuracy">The effective floor (the stricter of the minimum accuracy and the original minus the largest drop).</param>
 /// <param name="MaxDrop">The largest drop as given, in percentage points.</param>
 /// <param name="RequestedMinAccuracy">The minimum accuracy as given.</param>
-/// <param name="ErrorBudget">Original validation accuracy minus the floor: what pruning may spend.</param>
-public sealed record RangeReport(double MinAccuracy, double? MaxDrop, double? RequestedMinAccuracy, double ErrorBudget, string Description);
+/// <param name="ErrorBudget">Original validation accuracy minus the floor the pruner kept (the floor plus any safety margin): what pruning may spend.</param>
+/// <param name="TestFloor">
+/// The range applied to the test split (reported only): the absolute floor, the original's test accuracy minus
+/// the largest drop, or the stricter of the two; null without a test set.
+/// </param>
+/// <param name="SafetyMargin">What the pruner kept above <paramref name="MinAccuracy"/> on validation (accuracy units; 0 for none).</param>
+public sealed record RangeReport(double MinAccuracy, double? MaxDrop, double? RequestedMinAccuracy, double ErrorBudget, string Description,
+    double? TestFloor = null, double SafetyMargin = 0);
 
 /// <summary>One prunable weight's outcome.</summary>
 /// <param name="Name">The parameter's name, e.g. "fc1.weight".</param>
@@ -34,9 +40,10 @@ public enum RoundOutcome
 
 /// <summary>One round of prune, re-learn, check.</summary>
 /// <param name="BudgetAvailable">Validation accuracy at the round's start minus the floor.</param>
-/// <param name="BudgetGiven">What the allocation was given: the available budget after step-back halvings and shrinks.</param>
+/// <param name="BudgetGiven">The step budget: what the round's pruning might cost before re-learning (max(available, the option's step budget), halved after each step back).</param>
 /// <param name="BudgetUsed">The measured drop of the combined network before re-learning (start accuracy minus <paramref name="ValidationBeforeRelearn"/>).</param>
-/// <param name="Shrinks">How often the shares were shrunk because the combined network fell below the floor before re-learning.</param>
+/// <param name="Shrinks">How many bisection tries on the combined network cost more than the step budget.</param>
+/// <param name="Interpolation">The fraction of the way each layer moved from where it stood to its allocated sparsity (1: all of it).</param>
 public sealed record RoundReport(
     int Round,
     long KeptBefore,
@@ -49,9 +56,12 @@ public sealed record RoundReport(
     double BudgetGiven,
     double BudgetUsed,
     int Shrinks,
-    double Seconds)
+    double Seconds,
+    double Interpolation = 1)
 {
     public bool Accepted => Outcome == RoundOutcome.Accepted;
+    /// <summary>The step budget (<see cref="BudgetGiven"/>).</summary>
+    public double StepBudget => BudgetGiven;
 }
 
 /// <summary>A point of a sensitivity curve: the layer alone pruned to <paramref name="Sparsity"/> of its connections.</summary>
@@ -77,8 +87,8 @@ public sealed record PruningReport
     public required AccuracyPair Pruned { get; init; }
     /// <summary>Final validation accuracy minus the floor; never negative.</summary>
     public double MarginValidation => Pruned.ValidationAccuracy - Range.MinAccuracy;
-    /// <summary>Final test accuracy minus the floor (reported only: the test set decides nothing).</summary>
-    public double? MarginTest => Pruned.TestAccuracy - Range.MinAccuracy;
+    /// <summary>Final test accuracy minus the test floor (<see cref="RangeReport.TestFloor"/>; reported only: the test set decides nothing).</summary>
+    public double? MarginTest => Pruned.TestAccuracy - (Range.TestFloor ?? Range.MinAccuracy);
     public required double Seconds { get; init; }
     public required AllocationKind Allocation { get; init; }
     public required CriterionKind Criterion { get; init; }

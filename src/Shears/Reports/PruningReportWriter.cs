@@ -132,9 +132,9 @@ public static class PruningReportWriter
         md.AppendLine($"| Connections pruned | {Count(r.ConnectionsTotal - r.ConnectionsKept)} ({Pct(1 - r.KeptFraction)}) |");
         md.AppendLine($"| Compression | {Num(r.Compression, "0.00")}× |");
         md.AppendLine($"| Range | {Cell(r.Range.Description)} |");
-        md.AppendLine($"| Floor (validation) | {Pct(r.Range.MinAccuracy)}; error budget {Points(r.Range.ErrorBudget)} |");
+        md.AppendLine($"| Floor (validation) | {Pct(r.Range.MinAccuracy)}; error budget {Points(r.Range.ErrorBudget)}{(r.Range.SafetyMargin > 0 ? $" after a safety margin of {Points(r.Range.SafetyMargin)}" : "")} |");
         md.AppendLine($"| Margin, validation | {SignedPoints(r.MarginValidation)} ({(inside ? "inside the range" : "OUTSIDE the range")}) |");
-        md.AppendLine($"| Margin, test | {(r.MarginTest is double mt ? $"{SignedPoints(mt)} ({(AccuracyRange.Holds(r.Pruned.TestAccuracy!.Value, r.Range.MinAccuracy) ? "above" : "below")} the floor; reported only, the test set decides nothing)" : "no test set")} |");
+        md.AppendLine($"| Margin, test | {(r.MarginTest is double mt ? $"{SignedPoints(mt)} ({(AccuracyRange.Holds(r.Pruned.TestAccuracy!.Value, r.Range.TestFloor ?? r.Range.MinAccuracy) ? "above" : "below")} the test floor {Pct(r.Range.TestFloor ?? r.Range.MinAccuracy)}; reported only, the test set decides nothing)" : "no test set")} |");
         md.AppendLine($"| Verdict | **{(inside ? "inside the range" : "OUTSIDE the range")}** |");
         md.AppendLine($"| Allocation, criterion | {r.Allocation}, {r.Criterion} |");
         md.AppendLine($"| Re-learning | {r.RelearnEpochs} epoch{(r.RelearnEpochs == 1 ? "" : "s")} per round; {r.Rounds.Count} round{(r.Rounds.Count == 1 ? "" : "s")}, {r.StepBacks} step-back{(r.StepBacks == 1 ? "" : "s")} |");
@@ -146,7 +146,7 @@ public static class PruningReportWriter
         md.AppendLine($"| Original | {Pct(r.Original.ValidationAccuracy)} | {Pct(r.Original.TestAccuracy)} |");
         md.AppendLine($"| After pruning (before re-learning) | {Pct(r.AfterPruning.ValidationAccuracy)} | {Pct(r.AfterPruning.TestAccuracy)} |");
         md.AppendLine($"| After re-learning (final) | {Pct(r.Pruned.ValidationAccuracy)} | {Pct(r.Pruned.TestAccuracy)} |");
-        md.AppendLine($"| Floor | {Pct(r.Range.MinAccuracy)} | {Pct(r.Range.MinAccuracy)} |");
+        md.AppendLine($"| Floor | {Pct(r.Range.MinAccuracy)} | {Pct(r.Range.TestFloor ?? r.Range.MinAccuracy)} |");
         md.AppendLine($"| Margin | {SignedPoints(r.MarginValidation)} | {(r.MarginTest is double m ? SignedPoints(m) : "—")} |");
         md.AppendLine();
 

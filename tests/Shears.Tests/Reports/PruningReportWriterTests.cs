@@ -23,7 +23,7 @@ public sealed class PruningReportWriterTests
             ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned",
              "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "stepBacks", "layers", "rounds", "sensitivity"],
             Names(root));
-        Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description"], Names(root.GetProperty("range")));
+        Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin"], Names(root.GetProperty("range")));
         foreach (string network in new[] { "original", "afterPruning", "pruned" })
             Assert.Equal(["validationAccuracy", "testAccuracy"], Names(root.GetProperty(network)));
         var layers = root.GetProperty("layers").EnumerateArray().ToArray();
@@ -31,7 +31,7 @@ public sealed class PruningReportWriterTests
         foreach (var layer in layers) Assert.Equal(["name", "connections", "kept", "budget", "threshold", "sparsity"], Names(layer));
         Assert.Equal(
             ["round", "keptBefore", "kept", "validationAtStart", "validationBeforeRelearn", "validationAfterRelearn", "outcome",
-             "budgetAvailable", "budgetGiven", "budgetUsed", "shrinks", "seconds", "accepted"],
+             "budgetAvailable", "budgetGiven", "budgetUsed", "shrinks", "seconds", "interpolation", "accepted", "stepBudget"],
             Names(root.GetProperty("rounds")[0]));
         Assert.Equal(["fc1.weight", "fc2.weight", "fc3.weight"], Names(root.GetProperty("sensitivity")));
         Assert.Equal(["sparsity", "kept", "accuracy"], Names(root.GetProperty("sensitivity").GetProperty("fc1.weight")[0]));
@@ -103,7 +103,7 @@ public sealed class PruningReportWriterTests
         Assert.Contains("| Connections kept | 21,000 of 266,200 (7.89%) |", md);
         Assert.Contains("| Compression | 12.68× |", md);
         Assert.Contains("| Margin, validation | +0.50 points (inside the range) |", md);
-        Assert.Contains("| Margin, test | −0.20 points (below the floor; reported only, the test set decides nothing) |", md);
+        Assert.Contains("| Margin, test | −0.20 points (below the test floor 97.00%; reported only, the test set decides nothing) |", md);
         Assert.Contains("| Original | 98.00% | 97.90% |", md);
         Assert.Contains("| After pruning (before re-learning) | 96.00% | 95.80% |", md);
         Assert.Contains("| After re-learning (final) | 97.50% | 96.80% |", md);
