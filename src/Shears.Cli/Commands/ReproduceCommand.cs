@@ -64,11 +64,11 @@ internal static class ReproduceCommand
     /// <summary>Training epochs and pruning effort per model; quick mode trades accuracy for minutes.</summary>
     public static (int TrainEpochs, int RelearnEpochs, int Rounds) Effort(string model, bool quick) => (model, quick) switch
     {
-        ("fcn1", false) => (TrainCommand.DefaultEpochs("fcn1"), 2, 6),
-        ("fcn2", false) => (TrainCommand.DefaultEpochs("fcn2"), 2, 6),
+        ("fcn1", false) => (TrainCommand.DefaultEpochs("fcn1"), 3, 20),
+        ("fcn2", false) => (TrainCommand.DefaultEpochs("fcn2"), 2, 15),
         ("cnn3", false) => (TrainCommand.DefaultEpochs("cnn3"), 1, 4),
-        ("fcn1", true) => (3, 1, 2),
-        ("fcn2", true) => (3, 1, 2),
+        ("fcn1", true) => (3, 2, 8),
+        ("fcn2", true) => (3, 1, 6),
         ("cnn3", true) => (1, 1, 1),
         _ => (5, 1, 2),
     };
@@ -101,7 +101,7 @@ internal static class ReproduceCommand
                     foreach (string allocationName in s.Allocations.Prepend("sensitivity").Distinct())
                     {
                         var allocation = PruneCommand.ParseAllocation(allocationName);
-                        var options = new PruningOptions(range) { Allocation = allocation, RelearnEpochs = relearnEpochs, Rounds = rounds, Seed = seed };
+                        var options = new PruningOptions(range) { Allocation = allocation, RelearnEpochs = relearnEpochs, Rounds = rounds, Seed = seed, MarginStandardErrors = 2 };
                         var model = OnnxImporter.Load(modelPath);
                         string title = $"{modelName} s{seed} {rangeName} {allocationName}";
                         var report = PruningView.Run(console, title, p => new BudgetPruner(options).Prune(model, train, validation, splits.Test, p, cancellation));

@@ -264,11 +264,12 @@ public sealed class BudgetPruner
                 if (!ok) failures++;
                 return ok;
             }, 0, 1, _o.MaxShrinks);
-            if (best <= 0)
+            if (best <= 0 || !KeepsAt(best).Where((k, l) => k < rankings[l].Kept).Any())
             {
-                // Even the smallest step tried costs more than the step budget: take that smallest step anyway
-                // and let re-learning and the check decide (a step back halves the budget next time).
+                // Even the smallest step tried costs more than the step budget: take the smallest step that
+                // prunes anything and let re-learning and the check decide (a step back halves the budget).
                 best = Math.Pow(0.5, _o.MaxShrinks);
+                while (best < 1 && !KeepsAt(best).Where((k, l) => k < rankings[l].Kept).Any()) best = Math.Min(1, best * 2);
             }
             var chosen = KeepsAt(best);
             if (!chosen.Where((k, l) => k < rankings[l].Kept).Any()) return null;

@@ -81,7 +81,7 @@ public sealed record PruningOptions
     /// <summary>Sensitivity grid (sparsities in [0, 1)); null uses <see cref="DefaultSparsityGrid"/>.</summary>
     public IReadOnlyList<double>? SparsityGrid { get; init; }
     /// <summary>How many times a round that ends outside the range is stepped back and followed by a smaller step; one more such round ends the run (still stepped back).</summary>
-    public int MaxStepBacks { get; init; } = 3;
+    public int MaxStepBacks { get; init; } = 4;
     /// <summary>Passes that insert midpoints where a sensitivity curve bends (0: the grid alone).</summary>
     public int RefinePasses { get; init; } = 3;
     /// <summary>
