@@ -98,7 +98,7 @@ internal static class PruningView
         s.AddRow("original", P(r.Original.ValidationAccuracy), P(r.Original.TestAccuracy));
         s.AddRow("after pruning", P(r.AfterPruning.ValidationAccuracy), P(r.AfterPruning.TestAccuracy));
         s.AddRow("after re-learning", P(r.Pruned.ValidationAccuracy), P(r.Pruned.TestAccuracy));
-        s.AddRow("range (floor)", P(r.Range.MinAccuracy), P(r.Range.MinAccuracy));
+        s.AddRow("range (floor)", P(r.Range.MinAccuracy), P(r.Range.TestFloor ?? r.Range.MinAccuracy));
         s.AddRow("margin", Margin(r.MarginValidation), r.MarginTest is { } mt ? Margin(mt) : "-");
         console.Write(s);
         console.MarkupLine($"connections kept [bold]{r.ConnectionsKept:N0}[/] of {r.ConnectionsTotal:N0} ([bold]{r.KeptFraction:P2}[/], {r.Compression:F1}× compression) " +

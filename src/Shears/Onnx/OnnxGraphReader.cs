@@ -250,6 +250,13 @@ internal sealed partial class OnnxGraphReader
 
     private string LayerName(NodeProto node, string kind)
     {
+        // A weight named "<prefix>.weight" (PyTorch's state-dict names, and ours) names the layer, so reports on an
+        // imported model say "1.weight" as PyTorch would rather than the exporter's node path "/1/Gemm.weight".
+        if (node.Input.Count > 1 && node.Input[1].EndsWith(".weight", StringComparison.Ordinal) && node.Input[1].Length > ".weight".Length)
+        {
+            string prefix = node.Input[1][..^".weight".Length];
+            if (_layerNames.Add(prefix)) return prefix;
+        }
         if (!string.IsNullOrWhiteSpace(node.Name) && _layerNames.Add(node.Name)) return node.Name;
         for (int n = _layers.Count + 1; ; n++)
         {
