@@ -83,6 +83,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
     /// tile would be padding. Compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead, where the wide side fills whole tiles, into
     /// pooled scratch, then C = Cᵀᵀ + beta·C. The choice depends on the shapes only, so results stay reproducible.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyTransposed(in GemmArgs g)
     {
         int m = g.M, n = g.N;
@@ -143,6 +144,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
     private static int CeilDiv(int a, int b) => (a + b - 1) / b;
 
     /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C with the packing buffers of one workspace.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run(in GemmArgs g, int i0, int i1, int j0, int j1, GemmWorkspace ws)
     {
         int mr = TK.MR, nr = TK.NR;
@@ -267,6 +269,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
     }
 
     /// <summary>A tile narrower than NR: run the kernel on a scratch tile and copy the live columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile(int rows, int cols, int kc, float* a, float* b, float* c, nint ldc, float beta, float* scratch)
     {
         int nr = TK.NR;

@@ -45,7 +45,7 @@ internal readonly struct Avx2Kernel : IGemmKernel
     }
 
     // Tile6x16: 6 rows x 16 columns (2 x Vector256<float>) per tile; TRows picks how many rows are live.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile6x16<TRows>(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) where TRows : struct, IConstant
     {
         int rows = TRows.Value;
@@ -94,7 +94,7 @@ internal readonly struct Avx2Kernel : IGemmKernel
     }
 
     // Tile6x8: 6 rows x 8 columns (1 x Vector256<float>) per tile; TRows picks how many rows are live.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile6x8<TRows>(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) where TRows : struct, IConstant
     {
         int rows = TRows.Value;

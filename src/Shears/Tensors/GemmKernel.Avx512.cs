@@ -63,7 +63,7 @@ internal readonly struct Avx512Kernel : IGemmKernel
     }
 
     // Tile14x32: 14 rows x 32 columns (2 x Vector512<float>) per tile; TRows picks how many rows are live.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile14x32<TRows>(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) where TRows : struct, IConstant
     {
         int rows = TRows.Value;
@@ -144,7 +144,7 @@ internal readonly struct Avx512Kernel : IGemmKernel
     }
 
     // Tile14x16: 14 rows x 16 columns (1 x Vector512<float>) per tile; TRows picks how many rows are live.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile14x16<TRows>(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) where TRows : struct, IConstant
     {
         int rows = TRows.Value;

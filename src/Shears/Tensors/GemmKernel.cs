@@ -78,7 +78,7 @@ internal readonly struct ScalarKernel : IGemmKernel
     public static unsafe void NarrowTile(int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta) =>
         Run(4, rows, kc, a, b, ldb, c, ldc, beta);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Run(int width, int rows, nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta)
     {
         const int mr = 4, nr = 8;

@@ -17,6 +17,7 @@ internal static unsafe class GemmPacking
     /// src[r·ld + p] (rows of A, or rows of a transposed B: a transposing pack); otherwise it is
     /// src[p·ld + r] (a straight copy of width floats per step).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackBlock(bool lanesAreRows, float* src, nint ld, int total, int kc, int width, float* dst)
     {
         for (int q = 0; q < total; q += width)
@@ -31,6 +32,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>dst[p·W + r] = src[p·ld + r] for r &lt; count; lanes count..W are zeroed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyPanel(float* src, nint ld, int count, int kc, int width, float* dst)
     {
         if (count == 32 && width == 32 && Vector512.IsHardwareAccelerated)
@@ -77,6 +79,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>dst[p·W + r] = src[r·ld + p] for r &lt; count; lanes count..W are zeroed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposePanel(float* src, nint ld, int count, int kc, int width, float* dst)
     {
         if (Avx.IsSupported && count >= 8 && kc >= 8)
@@ -109,6 +112,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>Zeroes lanes count..width of every step (the padding of a partial panel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ZeroLanes(float* dst, int count, int kc, int width)
     {
         int pad = width - count;

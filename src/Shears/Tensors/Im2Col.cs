@@ -127,6 +127,7 @@ public static class Im2Col
         }
 
         /// <summary>Unit u = (row r, image n): the contiguous outH·outW slice of column row r for image n.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int partition)
         {
             long u0 = _units * partition / Parts, u1 = _units * (partition + 1) / Parts;
@@ -173,6 +174,7 @@ public static class Im2Col
         }
 
         /// <summary>Unit u = (channel c, image n): one image plane, summed over taps in (ky, kx, oy) order.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int partition)
         {
             long u0 = _units * partition / Parts, u1 = _units * (partition + 1) / Parts;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Shears.Tensors;
 
 /// <summary>
@@ -64,6 +66,7 @@ public static class Layout
         }
 
         /// <summary>Unit u = (n, c) in destination order, so each thread writes one contiguous range.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int partition)
         {
             long units = (long)_channels * _batch;

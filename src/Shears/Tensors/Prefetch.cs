@@ -41,6 +41,7 @@ internal unsafe struct PrefetchCursor
         _lastLine = (byte*)(((nint)_row + _rowBytes - 1) & ~(nint)63);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Issue(int count)
     {
         if (!Sse.IsSupported) { _rowsLeft = 0; return; }
