@@ -74,7 +74,15 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         long costM = partsM < 2 ? long.MaxValue
             : rowsM * CeilDiv(g.N, TK.NR) * TK.NR * g.K + PackCost * ((long)g.N * g.K + rowsM * g.K);
         bool splitN = costN <= costM;
-        var split = new Split(g, splitN, splitN ? unitsN : tilesM, splitN ? partsN : partsM);
+        // Over-decompose (up to 4 partitions per thread) where the extra packing stays under ~1% of the
+        // arithmetic (each extra partition repacks the other operand: PackCost·m·k against m·n·k), i.e. the
+        // huge-n conv shapes. Partitions are claimed dynamically, so a thread the OS preempts, or a slower
+        // partition, then delays the call by a fraction of its share instead of all of it.
+        int units = splitN ? unitsN : tilesM;
+        int parts = splitN ? partsN : partsM;
+        long cheap = (splitN ? g.N : g.M) / (100 * PackCost);
+        parts = (int)Math.Clamp(cheap, parts, Math.Min(4L * threads, units));
+        var split = new Split(g, splitN, units, parts);
         ForkJoin.Run(split, split.Parts);
     }
 
