@@ -16,6 +16,7 @@ namespace Shears.Pruning;
 public sealed class BudgetPruner
 {
     private const double StepBackFactor = 0.5;
+    private const double MaxStepFactor = 4;
 
     private readonly IRelearner _relearner;
 
@@ -147,6 +148,8 @@ public sealed class BudgetPruner
                             }
                         _lastGood = _model.Snapshot();
                         _lastGoodAccuracy = accuracy;
+                        // Re-learning won the step back: the next may be bolder (a step back halves it again).
+                        stepFactor = Math.Min(stepFactor * _o.StepGrowth, MaxStepFactor);
                         Report(PruningPhase.Check, $"Round {_round}: inside the range, {kept} of {_model.Connections().Total} connections kept", accuracy, kept);
                         if (keptBefore - kept < Math.Max(1, _o.MinRoundGain * keptBefore)) break;
                     }

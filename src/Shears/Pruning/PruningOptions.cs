@@ -57,6 +57,8 @@ public sealed record PruningOptions
     /// it. 0 spends only what is left of the error budget (tiny steps for a tight range).
     /// </summary>
     public double StepBudget { get; init; } = 2.0;
+    /// <summary>After an accepted round the step budget grows by this factor (at most 4× the first round's); a step back halves it. 1 (the default: growing cost FCN-2 and FCN-1 more step-backs than it gained): never grows.</summary>
+    public double StepGrowth { get; init; } = 1;
     /// <summary>An accepted round that removes less than this fraction of the connections it started with ends the run.</summary>
     public double MinRoundGain { get; init; } = 0.01;
     /// <summary>Epochs of a last re-learning of the accepted network, kept only if its validation accuracy does not fall (0: none).</summary>
@@ -109,6 +111,7 @@ public sealed record PruningOptions
         if (RefinePasses < 0) throw new ArgumentOutOfRangeException(nameof(RefinePasses), RefinePasses, "Refinement passes must be zero or more.");
         if (MaxShrinks < 0) throw new ArgumentOutOfRangeException(nameof(MaxShrinks), MaxShrinks, "Shrinks must be zero or more.");
         if (!(StepBudget >= 0 && StepBudget <= 100)) throw new ArgumentOutOfRangeException(nameof(StepBudget), StepBudget, "The step budget is in percentage points and must be in [0, 100].");
+        if (!(StepGrowth >= 1 && StepGrowth <= 4)) throw new ArgumentOutOfRangeException(nameof(StepGrowth), StepGrowth, "The step growth must be in [1, 4].");
         if (!(MinRoundGain >= 0 && MinRoundGain < 1)) throw new ArgumentOutOfRangeException(nameof(MinRoundGain), MinRoundGain, "The least gain of a round must be a fraction in [0, 1).");
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
