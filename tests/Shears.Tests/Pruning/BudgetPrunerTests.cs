@@ -276,6 +276,23 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_safety_margin_is_kept_above_an_absolute_floor_on_validation()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var data = PruningTestSupport.Mnist;
+        double original = Evaluator.Evaluate(model, data.Validation).Accuracy;
+        double floor = Math.Round(original - 0.03, 3);
+        var report = Prune(model, new PruningOptions(AccuracyRange.AtLeast(floor)) { SafetyMargin = 1, RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 });
+
+        Assert.Equal(floor, report.Range.MinAccuracy, 12);
+        Assert.Equal(0.01, report.Range.SafetyMargin, 12);
+        Assert.Equal(original - floor - 0.01, report.Range.ErrorBudget, 9);
+        Assert.True(report.MarginValidation >= 0.01 - AccuracyRange.Tolerance, $"Margin {report.MarginValidation} is inside the safety margin.");
+        Assert.Equal(floor, report.Range.TestFloor!.Value, 12);
+        Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
+    }
+
+    [Fact]
     public void Re_learning_keeps_pruned_weights_at_exactly_zero()
     {
         var model = PruningTestSupport.TrainedSmall();

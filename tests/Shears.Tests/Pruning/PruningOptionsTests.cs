@@ -1,0 +1,57 @@
+using Shears.Pruning;
+
+namespace Shears.Tests.Pruning;
+
+public sealed class PruningOptionsTests
+{
+    [Fact]
+    public void The_step_budget_is_at_least_what_is_left_and_at_least_the_option()
+    {
+        var o = new PruningOptions(AccuracyRange.WithinDrop(0.2)) { StepBudget = 2 };
+        Assert.Equal(0.02, o.StepBudgetFor(0.002), 12);
+        Assert.Equal(0.05, o.StepBudgetFor(0.05), 12);
+        // Without re-learning nothing wins a bolder step back: only what is left may be spent.
+        Assert.Equal(0.002, (o with { RelearnEpochs = 0 }).StepBudgetFor(0.002), 12);
+        Assert.Equal(0.002, (o with { StepBudget = 0 }).StepBudgetFor(0.002), 12);
+    }
+
+    [Fact]
+    public void The_safety_margin_raises_only_an_absolute_floor()
+    {
+        var floorOnly = new PruningOptions(AccuracyRange.AtLeast(0.9)) { MarginStandardErrors = 2 };
+        double twoSe = 2 * Math.Sqrt(0.9 * 0.1 / 5000);
+        Assert.Equal(twoSe, floorOnly.SafetyMarginFor(0.94, 5000), 12);
+        Assert.Equal(0.01, (floorOnly with { SafetyMargin = 1 }).SafetyMarginFor(0.94, 5000), 12);
+        Assert.Equal(0.9 + twoSe, floorOnly.Range.Floor(0.94, twoSe), 12);
+
+        var dropOnly = new PruningOptions(AccuracyRange.WithinDrop(0.2)) { MarginStandardErrors = 2, SafetyMargin = 1 };
+        Assert.Equal(0, dropOnly.SafetyMarginFor(0.98, 5000));
+        // Both given: the margin lifts the absolute part only, then the stricter wins.
+        Assert.Equal(0.978, new AccuracyRange(0.9, 0.2).Floor(0.98, 0.01), 12);
+        Assert.Equal(0.975, new AccuracyRange(0.965, 2).Floor(0.98, 0.01), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => AccuracyRange.AtLeast(0.9).Floor(0.95, -0.01));
+    }
+
+    [Theory]
+    [InlineData(nameof(PruningOptions.StepBudget))]
+    [InlineData(nameof(PruningOptions.MinRoundGain))]
+    [InlineData(nameof(PruningOptions.PolishEpochs))]
+    [InlineData(nameof(PruningOptions.SafetyMargin))]
+    [InlineData(nameof(PruningOptions.MarginStandardErrors))]
+    [InlineData(nameof(PruningOptions.StepGrowth))]
+    public void Bad_values_of_the_new_options_are_refused_by_name(string name)
+    {
+        var o = new PruningOptions(AccuracyRange.WithinDrop(0.2));
+        o = name switch
+        {
+            nameof(PruningOptions.StepBudget) => o with { StepBudget = -1 },
+            nameof(PruningOptions.MinRoundGain) => o with { MinRoundGain = 1 },
+            nameof(PruningOptions.PolishEpochs) => o with { PolishEpochs = -1 },
+            nameof(PruningOptions.SafetyMargin) => o with { SafetyMargin = double.NaN },
+            nameof(PruningOptions.MarginStandardErrors) => o with { MarginStandardErrors = -1 },
+            _ => o with { StepGrowth = 0.5 },
+        };
+        var e = Assert.Throws<ArgumentOutOfRangeException>(o.Validate);
+        Assert.Equal(name, e.ParamName);
+    }
+}
