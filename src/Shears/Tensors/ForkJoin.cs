@@ -26,8 +26,14 @@ internal static class ForkJoin
     private static Helper[] s_helpers = [];
     private static int s_helpersBusy;
 
-    /// <summary>Largest number of threads a kernel call uses; the benchmarks set 1 to measure one core.</summary>
-    internal static int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
+    /// <summary>
+    /// Largest number of threads a kernel call uses: SHEARS_THREADS when set to a positive integer, else the
+    /// core count. Settable through <see cref="KernelThreads.Max"/>; the benchmarks set 1 to measure one core.
+    /// </summary>
+    internal static int MaxDegreeOfParallelism { get; set; } = FromEnvironment();
+
+    private static int FromEnvironment() =>
+        int.TryParse(Environment.GetEnvironmentVariable("SHEARS_THREADS"), out int n) && n > 0 ? n : Environment.ProcessorCount;
 
     public static int Threads => Math.Max(1, Math.Min(MaxDegreeOfParallelism, Environment.ProcessorCount));
 
@@ -114,6 +120,7 @@ internal static class ForkJoin
         private void Loop()
         {
             long idleSince = Stopwatch.GetTimestamp();
+            var spinner = new SpinWait();
             while (true)
             {
                 IJob? job = Interlocked.Exchange(ref _mailbox, null);
@@ -122,11 +129,14 @@ internal static class ForkJoin
                     job.Participate();
                     job.Release();
                     idleSince = Stopwatch.GetTimestamp();
+                    spinner.Reset();
                     continue;
                 }
                 if (Stopwatch.GetTimestamp() - idleSince < s_spinTicks)
                 {
-                    Thread.SpinWait(20);
+                    // Busy-spins briefly, then yields: on a machine with more runnable threads than cores an
+                    // idle helper must not take the core from the thread that will post the next job.
+                    spinner.SpinOnce(sleep1Threshold: -1);
                     continue;
                 }
                 // Sleep, without losing a post that races with going to sleep: publish _sleeping, then look again.

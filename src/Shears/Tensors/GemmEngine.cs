@@ -57,7 +57,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         int unitN = TK.NR / 2;
         int tilesM = CeilDiv(g.M, TK.MR);
         int unitsN = CeilDiv(g.N, unitN);
-        if (threads == 1 || work < ParallelThreshold || (tilesM < 2 && unitsN < 2))
+        if (threads == 1 || work < ParallelThreshold || (tilesM < 2 && unitsN < 4))
         {
             var ws = GemmWorkspace.Rent();
             try { Run(g, 0, g.M, 0, g.N, ws); }
@@ -67,7 +67,9 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
 
         // Split the M tiles or N units into contiguous ranges, one per thread, whichever costs less once the
         // duplicated packing (each thread packs all of the other operand) is counted.
-        int partsN = Math.Min(threads, unitsN), partsM = Math.Min(threads, tilesM);
+        // At least two half panels (one full panel) per partition: a lone half-width tile per thread pays for
+        // repacking the whole other operand with half the arithmetic.
+        int partsN = Math.Min(threads, unitsN / 2), partsM = Math.Min(threads, tilesM);
         long colsN = (long)CeilDiv(unitsN, partsN) * unitN, rowsM = (long)CeilDiv(tilesM, partsM) * TK.MR;
         long costN = partsN < 2 ? long.MaxValue
             : colsN * tilesM * TK.MR * g.K + PackCost * ((long)g.M * g.K * CeilDiv((int)colsN, TK.NC) + colsN * g.K);
@@ -81,7 +83,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
         int units = splitN ? unitsN : tilesM;
         int parts = splitN ? partsN : partsM;
         long cheap = (splitN ? g.N : g.M) / (100 * PackCost);
-        parts = (int)Math.Clamp(cheap, parts, Math.Min(4L * threads, units));
+        parts = (int)Math.Clamp(cheap, Math.Max(1, parts), Math.Max(1, Math.Min(4L * threads, units)));
         var split = new Split(g, splitN, units, parts);
         ForkJoin.Run(split, split.Parts);
     }

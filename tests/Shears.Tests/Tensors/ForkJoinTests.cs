@@ -70,4 +70,11 @@ public sealed class ForkJoinTests
         });
         foreach (var c in results) Assert.True(expected.AsSpan().SequenceEqual(c));
     }
+
+    [Fact]
+    public void Kernel_thread_limit_rejects_values_below_one()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Max = 0);
+        Assert.True(KernelThreads.Max >= 1);
+    }
 }
