@@ -6,11 +6,13 @@ using Shears.Training;
 namespace Shears.Pruning;
 
 /// <summary>
-/// The paper's method: prune a trained network as far as a stated accuracy range allows. The error budget (the
-/// original's validation accuracy minus the floor) is shared out among layers from their measured sensitivity,
-/// each layer is pruned at the largest threshold its share allows, the network re-learns with its masks held, and
-/// the result is checked against the range: inside with slack left, another round spends what remains; outside,
-/// the last network inside the range is restored and a smaller step tried. Every decision is made on the
+/// The paper's method: prune a trained network as far as a stated accuracy range allows. Each round measures every
+/// layer's sensitivity, shares a <em>step budget</em> out among layers from those curves, prunes each layer at the
+/// largest threshold its share allows (moving all layers back together by a common fraction when the combined
+/// network costs more than the step), re-learns with the masks held, and checks the result against the range:
+/// inside, it becomes the network to continue from; outside, the last network inside the range is restored and the
+/// step halved. The step budget is not the guarantee: it may exceed what is left of the error budget (re-learning
+/// wins most of it back), since only the check after re-learning decides. Every decision is made on the
 /// validation split, so the result is always inside the range there; the test set is only reported.
 /// </summary>
 public sealed class BudgetPruner

@@ -6,7 +6,7 @@ namespace Shears.Pruning;
 public sealed record AccuracyPair(double ValidationAccuracy, double? TestAccuracy);
 
 /// <summary>The range as given and the floor it came to for this network.</summary>
-/// <param name="MinAccuracy">The effective floor (the stricter of the minimum accuracy and the original minus the largest drop).</param>
+/// <param name="MinAccuracy">The validation floor of the range (the stricter of the minimum accuracy and the original minus the largest drop), without the safety margin.</param>
 /// <param name="MaxDrop">The largest drop as given, in percentage points.</param>
 /// <param name="RequestedMinAccuracy">The minimum accuracy as given.</param>
 /// <param name="ErrorBudget">Original validation accuracy minus the floor the pruner kept (the floor plus any safety margin): what pruning may spend.</param>
