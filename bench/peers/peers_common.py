@@ -138,6 +138,8 @@ def env_summary():
     envs = " ".join("%s=%s" % (k, os.environ[k]) for k in
                     ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
                     if k in os.environ)
+    if "OMP_WAIT_POLICY" not in os.environ:
+        envs = (envs + " " if envs else "") + "OMP_WAIT_POLICY unset (libgomp default)"
     return "torch %s (numpy %s), torch threads %d, mkldnn %s, %s; BLAS: %s" % (
         torch.__version__, np.__version__, torch.get_num_threads(),
-        torch.backends.mkldnn.is_available(), envs or "no thread env vars", blas_info())
+        torch.backends.mkldnn.is_available(), envs, blas_info())

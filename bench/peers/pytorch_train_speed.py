@@ -13,10 +13,11 @@ gives, per model, the best of --repeats runs on each side, and the ratio
 Shears/PyTorch (goal: >= 2x).
 
 Also prints PyTorch's forward-only throughput over the 10k test images (batch
-1000) as an anchor.
+128 and 1000) as an anchor.
 
     /usr/bin/python3 bench/peers/pytorch_train_speed.py [--models fcn2,cnn3] [--skip-shears]
         [--repeats N] [--data-dir ../shared/data/mnist] [--shears-bin PATH] [--json OUT]
+        [--omp-wait-policy passive|active|default]
 
 Normally started through bench/peers/run.sh, which installs PyTorch and builds Shears.
 """
@@ -30,11 +31,30 @@ import sys
 import tempfile
 import time
 
-# libgomp's default (active) wait policy spins its idle threads, which on a 2-core machine fights
-# OpenBLAS's own pthreads for the cores: measured here it made PyTorch 2-4x slower (FCN-2 ~25k img/s
-# instead of ~100k). Passive waiting is PyTorch's best 2-thread configuration, so it is the default;
-# set OMP_WAIT_POLICY yourself to override. Must be set before torch (and libgomp) is loaded.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# libgomp's default wait policy spins idle OpenMP threads for a while, which on a 2-core machine
+# fights OpenBLAS's own pthreads for the cores: measured here it made Debian's PyTorch 2-4x slower
+# (FCN-2 ~25k img/s instead of ~100k). Passive waiting is PyTorch's best 2-thread configuration, so
+# it is the default here; --omp-wait-policy default measures PyTorch as it comes. Read from argv
+# now because it must be in the environment before torch (and libgomp) is loaded.
+WAIT_POLICIES = ("passive", "active", "default")
+
+
+def _omp_wait_policy_from_argv(argv):
+    for i, a in enumerate(argv):
+        if a == "--omp-wait-policy" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--omp-wait-policy="):
+            return a.split("=", 1)[1]
+    return None
+
+
+_policy = _omp_wait_policy_from_argv(sys.argv[1:])
+if _policy == "default":
+    os.environ.pop("OMP_WAIT_POLICY", None)
+elif _policy in ("passive", "active"):
+    os.environ["OMP_WAIT_POLICY"] = _policy.upper()
+else:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
@@ -45,6 +65,7 @@ DEFAULT_SHEARS_BIN = os.path.join(pc.REPO_ROOT, "src", "Shears.Cli", "bin", "Rel
 BATCH = 128
 LR = 1e-3
 SEED = 1
+INFER_BATCHES = (128, 1000)  # forward-only anchor: cnn3 is faster at 128 (cache), fcn2 at 1000
 
 
 def pytorch_epoch(name, train, test, seed):
@@ -53,9 +74,12 @@ def pytorch_epoch(name, train, test, seed):
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     gen = torch.Generator().manual_seed(seed)
     secs, n, loss = pc.train_epoch(model, opt, train[0], train[1], BATCH, gen)
-    acc, inf_secs = pc.evaluate(model, test[0], test[1])
-    return {"trainSeconds": secs, "images": n, "imagesPerSecond": n / secs, "loss": loss,
-            "testAccuracy": acc, "inferSeconds": inf_secs, "inferImagesPerSecond": test[0].shape[0] / inf_secs}
+    m = {"trainSeconds": secs, "images": n, "imagesPerSecond": n / secs, "loss": loss}
+    for bs in INFER_BATCHES:
+        acc, inf_secs = pc.evaluate(model, test[0], test[1], bs)
+        m["testAccuracy"] = acc
+        m["inferImagesPerSecond_b%d" % bs] = test[0].shape[0] / inf_secs
+    return m
 
 
 def warm_up(name, train):
@@ -105,6 +129,9 @@ def main():
     ap.add_argument("--skip-pytorch", action="store_true", help="measure the Shears side only")
     ap.add_argument("--repeats", type=int, default=1, help="epochs timed per model and side (fresh model each); best is tabled")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--omp-wait-policy", choices=WAIT_POLICIES,
+                    help="PyTorch's OpenMP wait policy: passive (default unless OMP_WAIT_POLICY is set), "
+                         "active, or default (libgomp's own, what a plain `import torch` gets)")
     ap.add_argument("--data-dir", default=pc.DEFAULT_DATA_DIR)
     ap.add_argument("--shears-bin", default=DEFAULT_SHEARS_BIN,
                     help="built CLI (default: %(default)s); falls back to `dotnet run` when missing")
@@ -137,9 +164,10 @@ def main():
                 m["loadavg1"] = os.getloadavg()[0]
                 r["pytorch"].append(m)
                 print("%s PyTorch run %d: %.2f s/epoch, %.0f img/s train (loss %.3f, test acc %.4f); "
-                      "inference %.0f img/s (10k test, batch 1000, %.3f s); load avg %.2f"
+                      "inference %s img/s; load avg %.2f"
                       % (name, k + 1, m["trainSeconds"], m["imagesPerSecond"], m["loss"], m["testAccuracy"],
-                         m["inferImagesPerSecond"], m["inferSeconds"], m["loadavg1"]), flush=True)
+                         ", ".join("%.0f (batch %d)" % (m["inferImagesPerSecond_b%d" % b], b) for b in INFER_BATCHES),
+                         m["loadavg1"]), flush=True)
             if not args.skip_shears:
                 m = shears_epoch(name, args, SEED + k)
                 r["shears"].append(m)
@@ -170,10 +198,12 @@ def main():
         results[name]["ratio"] = ratio
     if not args.skip_pytorch:
         print()
-        print("PyTorch inference anchor (forward only, 10k test images, batch 1000, best run):")
+        print("PyTorch inference anchor (forward only, 10k test images, best run), img/s:")
+        print("  %-6s" % "model" + "".join("%14s" % ("batch %d" % b) for b in INFER_BATCHES))
         for name in models:
-            best = max(m["inferImagesPerSecond"] for m in results[name]["pytorch"])
-            print("  %-6s %10.0f img/s" % (name, best))
+            print("  %-6s" % name + "".join(
+                "%14.0f" % max(m["inferImagesPerSecond_b%d" % b] for m in results[name]["pytorch"])
+                for b in INFER_BATCHES))
 
     if args.json:
         with open(args.json, "w") as f:
