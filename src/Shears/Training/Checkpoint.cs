@@ -69,22 +69,39 @@ public static class Checkpoint
             }
             int count = r.ReadInt32();
             if (count != model.Parameters.Count) throw new CheckpointException($"holds {count} parameters, the model has {model.Parameters.Count}", path);
+            // Everything is read and checked before anything is written, so a corrupt file leaves the model as it was.
+            var values = new float[count][];
+            var masks = new float[count][];
+            var states = new float[count][][];
             for (int i = 0; i < count; i++)
             {
                 var p = model.Parameters[i];
                 string name = r.ReadString();
                 if (name != p.Name) throw new CheckpointException($"parameter {i} is '{name}', the model expects '{p.Name}'", path);
-                ReadFloats(r, p.Value.Span, path, name);
+                values[i] = new float[p.Count];
+                ReadFloats(r, values[i], path, name);
                 if (r.ReadBoolean())
                 {
-                    var mask = new Tensor(p.Value.Shape.ToArray());
-                    ReadFloats(r, mask.Span, path, name + " mask");
-                    p.SetMask(mask);
+                    masks[i] = new float[p.Count];
+                    ReadFloats(r, masks[i], path, name + " mask");
+                    foreach (float m in masks[i])
+                        if (m != 0f && m != 1f) throw new CheckpointException($"the mask of '{name}' holds {m}; masks hold 0 and 1", path);
                 }
-                else p.SetMask(null);
                 int buffers = r.ReadInt32();
                 if (buffers != optimizer.State[i].Length) throw new CheckpointException($"optimizer state for '{name}' has {buffers} buffers, expected {optimizer.State[i].Length}", path);
-                foreach (var buffer in optimizer.State[i]) ReadFloats(r, buffer, path, name + " state");
+                states[i] = new float[buffers][];
+                for (int b = 0; b < buffers; b++)
+                {
+                    states[i][b] = new float[optimizer.State[i][b].Length];
+                    ReadFloats(r, states[i][b], path, name + " state");
+                }
+            }
+            for (int i = 0; i < count; i++)
+            {
+                var p = model.Parameters[i];
+                values[i].CopyTo(p.Value.Span);
+                p.SetMask(masks[i] is { } m ? new Tensor(m, p.Value.Shape.ToArray()) : null);
+                for (int b = 0; b < states[i].Length; b++) states[i][b].CopyTo(optimizer.State[i][b], 0);
             }
             optimizer.StepCount = steps;
             return new Saved(completed, history);
