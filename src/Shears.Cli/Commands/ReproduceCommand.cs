@@ -66,7 +66,7 @@ internal static class ReproduceCommand
     {
         ("fcn1", false) => (TrainCommand.DefaultEpochs("fcn1"), 3, 20),
         ("fcn2", false) => (TrainCommand.DefaultEpochs("fcn2"), 2, 15),
-        ("cnn3", false) => (TrainCommand.DefaultEpochs("cnn3"), 1, 6),
+        ("cnn3", false) => (TrainCommand.DefaultEpochs("cnn3"), 1, 12),
         ("fcn1", true) => (3, 2, 8),
         ("fcn2", true) => (3, 1, 6),
         ("cnn3", true) => (1, 1, 1),
