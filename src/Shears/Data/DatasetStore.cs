@@ -232,7 +232,7 @@ public sealed class DatasetStore
 
     private void DeleteCached(string path)
     {
-        AtomicWrite.TryDelete(path);
+        AtomicFile.TryDelete(path);
         _stamps.Forget(path);
     }
 
@@ -318,7 +318,7 @@ public sealed class DatasetStore
         IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         string source = url.ToString();
-        string temp = AtomicWrite.TempPathFor(folder, file.FileName);
+        string temp = AtomicFile.TempPathFor(folder, file.FileName);
         long limit = SizeLimit(file);
         string phase = "waiting for an answer";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -384,7 +384,7 @@ public sealed class DatasetStore
         }
         finally
         {
-            AtomicWrite.TryDelete(temp);
+            AtomicFile.TryDelete(temp);
         }
     }
 
@@ -439,7 +439,7 @@ public sealed class DatasetStore
                     failures.Add($"{source} ({entry.EntryName}): {entry.Length} bytes, more than the {SizeLimit(file)} this file can take");
                     continue;
                 }
-                string temp = AtomicWrite.TempPathFor(folder, file.FileName);
+                string temp = AtomicFile.TempPathFor(folder, file.FileName);
                 try
                 {
                     using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -452,7 +452,7 @@ public sealed class DatasetStore
                 }
                 finally
                 {
-                    AtomicWrite.TryDelete(temp);
+                    AtomicFile.TryDelete(temp);
                 }
             }
             foreach (var file in needed)
@@ -465,7 +465,7 @@ public sealed class DatasetStore
         }
         finally
         {
-            AtomicWrite.TryDeleteDirectory(work);
+            AtomicFile.TryDeleteDirectory(work);
         }
     }
 

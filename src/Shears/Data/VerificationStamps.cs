@@ -49,7 +49,7 @@ internal sealed class VerificationStamps
             lines.Add(Line(info, sha256));
             var text = new StringBuilder().Append(folder).Append('\n');
             foreach (string l in lines) text.Append(l).Append('\n');
-            AtomicWrite.WriteAllText(stamp, text.ToString());
+            AtomicFile.WriteAllText(stamp, text.ToString());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -71,7 +71,7 @@ internal sealed class VerificationStamps
             var text = new StringBuilder();
             foreach (string l in lines.Take(1).Concat(lines.Skip(1).Where(l => !l.StartsWith(prefix, StringComparison.Ordinal))))
                 text.Append(l).Append('\n');
-            AtomicWrite.WriteAllText(stamp, text.ToString());
+            AtomicFile.WriteAllText(stamp, text.ToString());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
