@@ -69,15 +69,15 @@ public sealed class CriterionTests
     }
 
     [Fact]
-    public void Input_means_follow_the_layers_inputs_through_the_network()
+    public void Input_scales_are_root_mean_squares_that_follow_the_layers_inputs_through_the_network()
     {
         var model = PruningTestSupport.TrainedSmall();
         var validation = PruningTestSupport.Mnist.Validation.Take(50);
         var weights = PrunableWeight.Of(model);
-        var means = ActivationAwareCriterion.InputMeans(model, weights, validation, batchSize: 7);
+        var means = ActivationAwareCriterion.InputRms(model, weights, validation, batchSize: 7);
         Assert.Equal(784, means[0].Length);
         Assert.Equal(64, means[1].Length);
-        double pixel300 = Enumerable.Range(0, 50).Average(s => Math.Abs(validation.Sample(s)[300]));
+        double pixel300 = Math.Sqrt(Enumerable.Range(0, 50).Average(s => (double)validation.Sample(s)[300] * validation.Sample(s)[300]));
         Assert.Equal(pixel300, means[0][300], 6);
         // fc2 reads ReLU outputs: non-negative, and some hidden units fire.
         Assert.All(means[1], m => Assert.True(m >= 0));
@@ -85,7 +85,7 @@ public sealed class CriterionTests
     }
 
     [Fact]
-    public void For_a_convolution_the_input_mean_is_per_channel_over_samples_and_positions()
+    public void For_a_convolution_the_input_scale_is_per_channel_over_samples_and_positions()
     {
         var model = new Sequential("tinycnn", [1, 28, 28],
             new Conv2d("conv1", 1, 3, 3, padding: 1), new Relu("relu1"), new MaxPool2d("pool1", 2),
@@ -94,11 +94,11 @@ public sealed class CriterionTests
         var data = PruningTestSupport.Mnist.Validation.Take(20);
         var weights = PrunableWeight.Of(model);
         Assert.Equal(["conv1.weight", "conv2.weight", "fc.weight"], weights.Select(w => w.Name));
-        var means = ActivationAwareCriterion.InputMeans(model, weights, data, batchSize: 8);
+        var means = ActivationAwareCriterion.InputRms(model, weights, data, batchSize: 8);
         Assert.Single(means[0]);
-        Assert.Equal(data.Images.Average(v => (double)Math.Abs(v)), means[0][0], 6);
+        Assert.Equal(Math.Sqrt(data.Images.Average(v => (double)v * v)), means[0][0], 6);
 
-        // conv2 reads pool1's output: recompute its per-channel mean directly.
+        // conv2 reads pool1's output: recompute its per-channel rms directly.
         var x = new Tensor(data.Images.ToArray(), 20, 1, 28, 28);
         var pooled = model.Layers[2].Forward(model.Layers[1].Forward(model.Layers[0].Forward(x, false), false), false);
         Assert.Equal(3, means[1].Length);
@@ -106,8 +106,8 @@ public sealed class CriterionTests
         {
             double sum = 0;
             for (int b = 0; b < 20; b++)
-                for (int i = 0; i < 14 * 14; i++) sum += Math.Abs(pooled.ReadOnlySpan[(b * 3 + c) * 196 + i]);
-            Assert.Equal(sum / (20 * 196), means[1][c], 5);
+                for (int i = 0; i < 14 * 14; i++) sum += Math.Pow(pooled.ReadOnlySpan[(b * 3 + c) * 196 + i], 2);
+            Assert.Equal(Math.Sqrt(sum / (20 * 196)), means[1][c], 5);
         }
 
         var scores = new ActivationAwareCriterion().Score(model, weights, data);
