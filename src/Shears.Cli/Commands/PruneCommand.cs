@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Shears.Data;
 using Shears.Onnx;
 using Shears.Pruning;
 using Shears.Reports;
@@ -39,16 +40,17 @@ internal static class PruneCommand
         var maxDrop = new Option<double?>("--max-drop") { Description = "Largest drop, in percentage points, below the original's validation accuracy." };
         var allocation = new Option<string>("--allocation") { Description = "How the error budget is shared among layers.", DefaultValueFactory = _ => "sensitivity" };
         allocation.AcceptOnlyFromAmong(AllocationNames);
-        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's) or activation (|w| × mean input activation).", DefaultValueFactory = _ => "magnitude" };
+        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's) or activation (|w| × rms of the input activation).", DefaultValueFactory = _ => "magnitude" };
         criterion.AcceptOnlyFromAmong([.. CriterionNames, "activation-aware"]);
         var relearnEpochs = new Option<int>("--relearn-epochs") { Description = "Re-learning epochs per round.", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => DefaultOptions.Rounds };
         var relearnLr = new Option<float>("--relearn-lr") { Description = "Re-learning learning rate (Adam, cosine decay within a round).", DefaultValueFactory = _ => DefaultOptions.RelearnLearningRate };
         var stepBudget = new Option<double>("--step-budget") { Description = "Points a round's pruning may cost before re-learning (at least what is left of the error budget; halved after a step back). The check after re-learning decides.", DefaultValueFactory = _ => DefaultOptions.StepBudget };
         var margin = new Option<double>("--margin") { Description = "Safety margin, in points, kept above --min-accuracy on the validation split.", DefaultValueFactory = _ => 0 };
+        var rescue = new Option<int>("--rescue-epochs") { Description = "Extra re-learning epochs for a round that ends outside the range, before it is stepped back (0: none).", DefaultValueFactory = _ => DefaultOptions.RescueEpochs };
         var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
-        var validation = new Option<int>("--validation") { Description = "Images held out from the end of the training set for validation.", DefaultValueFactory = _ => 5000 };
+        var split = new SplitOptions();
         var output = new Option<string>("--out") { Description = "Where to write the pruned model (ONNX).", Required = true };
         var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md and images." };
         var dataDir = CliContext.DataDirOption();
@@ -56,8 +58,9 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, polish, seed, validation, output, report, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, polish, seed, output, report, dataDir, dataset,
         };
+        foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
         {
             var range = new AccuracyRange(parse.GetValue(minAccuracy), parse.GetValue(maxDrop));
@@ -71,6 +74,7 @@ internal static class PruneCommand
                 RelearnLearningRate = parse.GetValue(relearnLr),
                 StepBudget = parse.GetValue(stepBudget),
                 SafetyMargin = parse.GetValue(margin),
+                RescueEpochs = parse.GetValue(rescue),
                 PolishEpochs = parse.GetValue(polish),
                 Seed = parse.GetValue(seed),
             };
@@ -78,12 +82,14 @@ internal static class PruneCommand
             string path = parse.GetValue(modelPath)!;
             var model = OnnxImporter.Load(path);
             var splits = context.LoadDataset(parse.GetValue(dataset)!, parse.GetValue(dataDir), cancellation);
-            var (train, val) = splits.Train.SplitLast(parse.GetValue(validation));
+            var validationSplit = split.Resolve(parse, SplitOptions.RecordedIn(path));
+            var (train, val) = validationSplit.Apply(splits.Train);
+            context.Console.MarkupLine(Markup.Escape($"validation: {validationSplit.Describe()}"));
 
             var result = PruningView.Run(context.Console, model.Name, progress =>
-                new BudgetPruner(options).Prune(model, train, val, splits.Test, progress, cancellation));
+                new BudgetPruner(options).Prune(model, train, val, splits.Test, progress, cancellation)) with { ValidationSplit = validationSplit.ToString() };
 
-            OnnxExporter.Export(model, parse.GetValue(output)!);
+            OnnxExporter.Export(model, parse.GetValue(output)!, SplitOptions.Recording(validationSplit));
             PruningView.ShowReport(context.Console, result);
             if (parse.GetValue(report) is { } dir)
             {

@@ -1,3 +1,4 @@
+using Shears.Data;
 using System.CommandLine;
 using Shears.Models;
 using Shears.Onnx;
@@ -22,7 +23,7 @@ internal static class TrainCommand
         var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: cosine, step or constant.", DefaultValueFactory = _ => "cosine" };
         schedule.AcceptOnlyFromAmong("cosine", "step", "constant");
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 1 };
-        var validation = new Option<int>("--validation") { Description = "Images held out from the end of the training set for validation.", DefaultValueFactory = _ => 5000 };
+        var split = new SplitOptions();
         var output = new Option<string>("--out") { Description = "Where to write the trained model (ONNX).", Required = true };
         var metrics = new Option<string?>("--metrics") { Description = "Write metrics JSON here." };
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Write a checkpoint after each epoch into this folder." };
@@ -32,8 +33,9 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train one of the paper's networks and save it as ONNX.")
         {
-            model, epochs, batch, optimizer, lr, weightDecay, schedule, seed, validation, output, metrics, checkpointDir, resume, dataDir, dataset,
+            model, epochs, batch, optimizer, lr, weightDecay, schedule, seed, output, metrics, checkpointDir, resume, dataDir, dataset,
         };
+        foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
         {
             string name = parse.GetValue(model)!;
@@ -49,9 +51,10 @@ internal static class TrainCommand
                 CheckpointDirectory = parse.GetValue(checkpointDir),
                 Resume = parse.GetValue(resume),
             };
-            var run = new TrainRun(name, options, parse.GetValue(validation), parse.GetValue(dataset)!, parse.GetValue(dataDir));
+            var validationSplit = split.Resolve(parse, ValidationSplit.Default);
+            var run = new TrainRun(name, options, validationSplit, parse.GetValue(dataset)!, parse.GetValue(dataDir));
             var result = run.Execute(context, cancellation);
-            OnnxExporter.Export(result.Model, parse.GetValue(output)!);
+            OnnxExporter.Export(result.Model, parse.GetValue(output)!, SplitOptions.Recording(validationSplit));
             ShowSummary(context.Console, result, parse.GetValue(output)!);
             if (parse.GetValue(metrics) is { } path) CliContext.WriteJson(path, result.Metrics);
             return Task.FromResult(0);

@@ -6,26 +6,26 @@ using Shears.Training;
 namespace Shears.Cli.Commands;
 
 /// <summary>One `train` invocation's work, shared with `reproduce`: data, model, training, evaluation.</summary>
-internal sealed class TrainRun(string modelName, TrainingOptions options, int validationCount, string dataset, string? dataDir)
+internal sealed class TrainRun(string modelName, TrainingOptions options, ValidationSplit split, string dataset, string? dataDir)
 {
     public sealed record Metrics(
         string Model, int Epochs, int BatchSize, string Optimizer, float LearningRate, int Seed,
         double TrainSeconds, double ImagesPerSecond, double ValidationAccuracy, double TestAccuracy, double TestLoss,
-        long Connections, int ResumedFromEpoch, IReadOnlyList<EpochRecord> History);
+        long Connections, string ValidationSplit, int ResumedFromEpoch, IReadOnlyList<EpochRecord> History);
 
     public sealed record Result(Sequential Model, Metrics Metrics, Dataset Validation, Dataset Test);
 
     public Result Execute(CliContext context, CancellationToken cancellation)
     {
         var splits = context.LoadDataset(dataset, dataDir, cancellation);
-        var (train, validation) = splits.Train.SplitLast(validationCount);
+        var (train, validation) = split.Apply(splits.Train);
         var model = ModelZoo.Create(modelName, train.SampleShape, Math.Max(train.ClassCount, splits.Test.ClassCount), options.Seed);
         var trainer = new Trainer(model, options);
         var result = TrainingView.Run(context.Console, modelName, progress => trainer.Train(train, validation, progress, cancellation));
         var val = Evaluator.Evaluate(model, validation, cancellation: cancellation);
         var test = Evaluator.Evaluate(model, splits.Test, cancellation: cancellation);
         var metrics = new Metrics(modelName, options.Epochs, options.BatchSize, options.Optimizer.ToString().ToLowerInvariant(), options.EffectiveLearningRate, options.Seed,
-            result.TrainSeconds, result.ImagesPerSecond, val.Accuracy, test.Accuracy, test.Loss, model.Connections().Total, result.ResumedFromEpoch, result.Epochs);
+            result.TrainSeconds, result.ImagesPerSecond, val.Accuracy, test.Accuracy, test.Loss, model.Connections().Total, split.ToString(), result.ResumedFromEpoch, result.Epochs);
         return new Result(model, metrics, validation, splits.Test);
     }
 }

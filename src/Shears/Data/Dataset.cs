@@ -7,7 +7,7 @@ namespace Shears.Data;
 /// floats each (shape <see cref="SampleShape"/>, [channels, height, width]) stored one after another in
 /// <see cref="Images"/>, and one label per sample in <see cref="Labels"/>, each in [0, <see cref="ClassCount"/>).
 /// <para>
-/// A dataset owns its arrays. <see cref="Slice"/>, <see cref="Take"/> and <see cref="SplitLast"/> return
+/// A dataset owns its arrays. <see cref="Slice"/>, <see cref="Take"/>, <see cref="SplitLast"/> and <see cref="SplitRandom"/> return
 /// <b>copies</b>, so the parts are independent datasets that stay valid whatever happens to this one (the cost is
 /// one copy of the part, paid once; batches are gathered with <see cref="CopyBatch"/> without allocating).
 /// </para>
@@ -133,6 +133,28 @@ public sealed class Dataset
     }
 
     /// <summary>
+    /// Splits off <paramref name="validationCount"/> samples drawn at random by <paramref name="seed"/> as a
+    /// validation set; the rest is the training part. Both parts keep the dataset's order. The draw depends only
+    /// on the seed and the count of samples, so a split can be rebuilt exactly from those two numbers.
+    /// </summary>
+    public (Dataset Train, Dataset Validation) SplitRandom(int validationCount, int seed)
+    {
+        if (validationCount < 0 || validationCount >= Count)
+            throw new ArgumentOutOfRangeException(nameof(validationCount), validationCount,
+                $"The validation count must be at least 0 and below the {Count} samples of '{Name}'.");
+        var order = new int[Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        // System.Random with a seed is a fixed algorithm (it does not change between runs or processes).
+        new Random(unchecked(seed * 1_000_003 + 101)).Shuffle(order);
+        int[] validation = order[..validationCount];
+        int[] train = order[validationCount..];
+        Array.Sort(validation);
+        Array.Sort(train);
+        // The seed is in the names so that anything keyed by them (a checkpoint's fingerprint) tells splits apart.
+        return (Gather($"{Name}/train-random{seed}", train), Gather($"{Name}/validation-random{seed}", validation));
+    }
+
+    /// <summary>
     /// Gathers the samples at <paramref name="indices"/> into <paramref name="images"/> (indices.Length ×
     /// SampleLength floats, sample after sample) and their labels into <paramref name="labels"/>. Destinations
     /// may be longer than needed (a reused workspace); only the first entries are written. Never allocates.
@@ -168,6 +190,14 @@ public sealed class Dataset
             _sampleShape,
             SampleLength,
             ClassCount);
+
+    private Dataset Gather(string name, int[] indices)
+    {
+        var images = new float[indices.Length * SampleLength];
+        var labels = new int[indices.Length];
+        CopyBatch(indices, images, labels);
+        return new(name, images, labels, _sampleShape, SampleLength, ClassCount);
+    }
 
     [DoesNotReturn]
     private static void ThrowTooShort(string name, int have, long need) =>

@@ -14,6 +14,12 @@ public sealed class OnnxExportOptions
     /// kept; ONNX Runtime densifies them when it loads the model. Unmasked parameters stay dense.
     /// </summary>
     public bool SparseMaskedWeights { get; init; }
+
+    /// <summary>
+    /// Extra metadata_props written into the model (the validation split it was trained with, say). Keys that
+    /// Shears writes itself ("shears.model", "shears.masked") are not allowed here.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
 
 /// <summary>
@@ -134,6 +140,12 @@ public static partial class OnnxExporter
         var masked = model.Parameters.Where(p => p.Mask is not null).Select(p => p.Name).ToList();
         if (masked.Count > 0)
             proto.MetadataProps.Add(new StringStringEntryProto { Key = MaskedParametersKey, Value = string.Join(",", masked) });
+        foreach (var (key, value) in options.Metadata ?? new Dictionary<string, string>())
+        {
+            if (key is ModelNameKey or MaskedParametersKey)
+                throw new ArgumentException($"Metadata key '{key}' is written by the exporter itself.", nameof(options));
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        }
         return proto;
     }
 

@@ -31,6 +31,16 @@ public static class OnnxImporter
         return Load(OnnxCodec.ReadFile(path), path);
     }
 
+    /// <summary>The model's metadata_props (key → value; a repeated key keeps its last value).</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var proto = OnnxCodec.Decode(OnnxCodec.ReadFile(path), path);
+        var metadata = new Dictionary<string, string>();
+        foreach (var entry in proto.MetadataProps) metadata[entry.Key] = entry.Value;
+        return metadata;
+    }
+
     /// <summary>Reads a model from its bytes; <paramref name="sourceName"/> names it in error messages (a file name, say).</summary>
     public static Sequential Load(byte[] bytes, string sourceName)
     {

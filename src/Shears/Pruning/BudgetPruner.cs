@@ -114,7 +114,9 @@ public sealed class BudgetPruner
                 {
                     _ct.ThrowIfCancellationRequested();
                     double available = _lastGoodAccuracy - _floor;
-                    if (available <= AccuracyRange.Tolerance) break;
+                    // With nothing left to spend, only re-learning can make room: without it, stop.
+                    if (available <= AccuracyRange.Tolerance && _o.RelearnEpochs == 0) break;
+                    available = Math.Max(available, 0);
                     var roundClock = Stopwatch.StartNew();
                     long keptBefore = _model.Connections().Kept;
                     // The step budget: what the pruning before re-learning may cost. Re-learning wins most of it
@@ -137,9 +139,21 @@ public sealed class BudgetPruner
                     double accuracy = Evaluate(_validation);
                     long kept = _model.Connections().Kept;
                     bool inside = AccuracyRange.Holds(accuracy, _floor);
+                    var outcome = inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack;
+                    int rescue = 0;
+                    if (!inside && _o.RescueEpochs > 0)
+                    {
+                        rescue = _o.RescueEpochs;
+                        // Just outside: more re-learning of the same network, with its own shuffles, before giving the round up.
+                        _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(-_round, _o.RescueEpochs), RelearnProgress(), _ct);
+                        Report(PruningPhase.Check, $"Round {_round}: checking the network after a rescue re-learning");
+                        accuracy = Evaluate(_validation);
+                        inside = AccuracyRange.Holds(accuracy, _floor);
+                        if (inside) outcome = RoundOutcome.Rescued;
+                    }
                     _rounds.Add(new RoundReport(_round, keptBefore, kept, _lastGoodAccuracy, attempt.Accuracy, accuracy,
-                        inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack, available, step, _lastGoodAccuracy - attempt.Accuracy,
-                        attempt.Shrinks, roundClock.Elapsed.TotalSeconds, attempt.Interpolation));
+                        outcome, available, step, _lastGoodAccuracy - attempt.Accuracy,
+                        attempt.Shrinks, roundClock.Elapsed.TotalSeconds, attempt.Interpolation, rescue));
                     if (inside)
                     {
                         for (int l = 0; l < _weights.Count; l++)

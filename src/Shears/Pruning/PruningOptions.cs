@@ -26,7 +26,7 @@ public enum CriterionKind
 {
     /// <summary>|w|.</summary>
     Magnitude,
-    /// <summary>|w| × mean |input activation| of the weight's input feature (Linear) or channel (Conv2d) over the validation inputs.</summary>
+    /// <summary>|w| × the root mean square of the weight's input feature (Linear) or channel (Conv2d) over the validation inputs.</summary>
     ActivationAware,
 }
 
@@ -59,6 +59,13 @@ public sealed record PruningOptions
     public double StepBudget { get; init; } = 2.0;
     /// <summary>After an accepted round the step budget grows by this factor (at most 4× the first round's); a step back halves it. 1 (the default: growing cost FCN-2 and FCN-1 more step-backs than it gained): never grows.</summary>
     public double StepGrowth { get; init; } = 1;
+    /// <summary>
+    /// Epochs of a second re-learning for a round that ends just outside the range, before it is stepped back
+    /// (0: step back at once). Re-learning is still recovering when it stops, so a round that misses the floor by a
+    /// little often gets inside with a few more epochs; that is far cheaper than a step back, which throws the
+    /// round away and halves every later step.
+    /// </summary>
+    public int RescueEpochs { get; init; } = 2;
     /// <summary>An accepted round that removes less than this fraction of the connections it started with ends the run.</summary>
     public double MinRoundGain { get; init; } = 0.01;
     /// <summary>Epochs of a last re-learning of the accepted network, kept only if its validation accuracy does not fall (0: none).</summary>
@@ -113,6 +120,7 @@ public sealed record PruningOptions
         if (!(StepBudget >= 0 && StepBudget <= 100)) throw new ArgumentOutOfRangeException(nameof(StepBudget), StepBudget, "The step budget is in percentage points and must be in [0, 100].");
         if (!(StepGrowth >= 1 && StepGrowth <= 4)) throw new ArgumentOutOfRangeException(nameof(StepGrowth), StepGrowth, "The step growth must be in [1, 4].");
         if (!(MinRoundGain >= 0 && MinRoundGain < 1)) throw new ArgumentOutOfRangeException(nameof(MinRoundGain), MinRoundGain, "The least gain of a round must be a fraction in [0, 1).");
+        if (RescueEpochs < 0) throw new ArgumentOutOfRangeException(nameof(RescueEpochs), RescueEpochs, "Rescue epochs must be zero or more.");
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
         if (!(MarginStandardErrors >= 0 && MarginStandardErrors <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginStandardErrors), MarginStandardErrors, "Standard errors must be zero or more.");

@@ -32,6 +32,8 @@ public enum RoundOutcome
 {
     /// <summary>Ended inside the range: the round's network became the one to continue from.</summary>
     Accepted,
+    /// <summary>Ended outside the range, but the rescue re-learning (<see cref="PruningOptions.RescueEpochs"/>) brought it back inside: accepted.</summary>
+    Rescued,
     /// <summary>Ended outside the range: the last network inside it was restored and the shares halved.</summary>
     SteppedBack,
     /// <summary>The allocation found nothing more to prune; the run stops.</summary>
@@ -43,6 +45,7 @@ public enum RoundOutcome
 /// <param name="BudgetGiven">The step budget: what the round's pruning might cost before re-learning (max(available, the option's step budget), halved after each step back).</param>
 /// <param name="BudgetUsed">The measured drop of the combined network before re-learning (start accuracy minus <paramref name="ValidationBeforeRelearn"/>).</param>
 /// <param name="Shrinks">How many bisection tries on the combined network cost more than the step budget.</param>
+/// <param name="RescueEpochs">Epochs of rescue re-learning the round spent after ending outside the range (0: none).</param>
 /// <param name="Interpolation">The fraction of the way each layer moved from where it stood to its allocated sparsity (1: all of it).</param>
 public sealed record RoundReport(
     int Round,
@@ -57,9 +60,10 @@ public sealed record RoundReport(
     double BudgetUsed,
     int Shrinks,
     double Seconds,
-    double Interpolation = 1)
+    double Interpolation = 1,
+    int RescueEpochs = 0)
 {
-    public bool Accepted => Outcome == RoundOutcome.Accepted;
+    public bool Accepted => Outcome is RoundOutcome.Accepted or RoundOutcome.Rescued;
     /// <summary>The step budget (<see cref="BudgetGiven"/>).</summary>
     public double StepBudget => BudgetGiven;
 }
@@ -96,6 +100,8 @@ public sealed record PruningReport
     public required int StepBacks { get; init; }
     public required IReadOnlyList<LayerReport> Layers { get; init; }
     public required IReadOnlyList<RoundReport> Rounds { get; init; }
+    /// <summary>Which images were the validation split ("last:5000", "random:5000:1"), when the caller says (the pruner sees only the images).</summary>
+    public string? ValidationSplit { get; init; }
     /// <summary>Round 1's sensitivity curves by parameter name (empty for the baselines, which measure none).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> Sensitivity { get; init; }
 }

@@ -138,6 +138,7 @@ public static class PruningReportWriter
         md.AppendLine($"| Verdict | **{(inside ? "inside the range" : "OUTSIDE the range")}** |");
         md.AppendLine($"| Allocation, criterion | {r.Allocation}, {r.Criterion} |");
         md.AppendLine($"| Re-learning | {r.RelearnEpochs} epoch{(r.RelearnEpochs == 1 ? "" : "s")} per round; {r.Rounds.Count} round{(r.Rounds.Count == 1 ? "" : "s")}, {r.StepBacks} step-back{(r.StepBacks == 1 ? "" : "s")} |");
+        if (r.ValidationSplit is { } split) md.AppendLine($"| Validation split | {split} |");
         md.AppendLine($"| Time | {Num(r.Seconds, "0.0")} s |");
         md.AppendLine();
 
@@ -196,6 +197,7 @@ public static class PruningReportWriter
     private static string Outcome(RoundOutcome outcome) => outcome switch
     {
         RoundOutcome.Accepted => "accepted",
+        RoundOutcome.Rescued => "accepted after rescue re-learning",
         RoundOutcome.SteppedBack => "stepped back",
         RoundOutcome.NoGain => "nothing more to prune",
         _ => outcome.ToString(),

@@ -98,4 +98,47 @@ public sealed class PruneCliTests : IDisposable
         var run = Prune("--max-drop", "1", "--allocation", "random", "--out", _temp.Sub("p.onnx"));
         Assert.NotEqual(0, run.ExitCode);
     }
+
+    [Fact]
+    public void Prune_validates_on_the_split_the_model_was_trained_with_unless_told_otherwise()
+    {
+        string dense = _temp.Sub("random-split.onnx");
+        var train = CliRunner.Invoke("train", "--model", "fcn1", "--epochs", "1", "--batch-size", "16", "--validation", "60",
+            "--validation-split", "random", "--split-seed", "3", "--dataset", _data, "--data-dir", _data, "--out", dense);
+        Assert.True(train.ExitCode == 0, train.Error);
+        Assert.Equal("random:60:3", OnnxImporter.ReadMetadata(dense)["shears.validation"]);
+        Assert.Equal("last:60", OnnxImporter.ReadMetadata(_model)["shears.validation"]);
+
+        string SplitUsed(params string[] extra)
+        {
+            string pruned = _temp.Sub($"p{Guid.NewGuid():N}.onnx"), report = _temp.Sub($"r{Guid.NewGuid():N}");
+            var run = CliRunner.Invoke(["prune", dense, "--dataset", _data, "--data-dir", _data, "--relearn-epochs", "1", "--rounds", "1",
+                "--max-drop", "5", "--out", pruned, "--report", report, .. extra]);
+            Assert.True(run.ExitCode == 0, run.Error + run.Output);
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+            string used = json.RootElement.GetProperty("validationSplit").GetString()!;
+            Assert.Equal(used, OnnxImporter.ReadMetadata(pruned)["shears.validation"]); // the pruned model records it too
+            return used;
+        }
+
+        Assert.Equal("random:60:3", SplitUsed());
+        Assert.Equal("random:60:4", SplitUsed("--split-seed", "4"));
+        Assert.Equal("last:60", SplitUsed("--validation-split", "last"));
+    }
+
+    [Fact]
+    public void A_model_recording_a_malformed_split_is_refused_naming_the_file()
+    {
+        string bad = _temp.Sub("bad-split.onnx");
+        OnnxExporter.Export(OnnxImporter.Load(_model), bad,
+            new OnnxExportOptions { Metadata = new Dictionary<string, string> { ["shears.validation"] = "sideways:60" } });
+
+        var run = Prune("--max-drop", "1", "--out", _temp.Sub("p.onnx"));
+        var badRun = CliRunner.Invoke("prune", bad, "--dataset", _data, "--data-dir", _data, "--max-drop", "1", "--out", _temp.Sub("q.onnx"));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(1, badRun.ExitCode);
+        Assert.Contains("bad-split.onnx", badRun.Error);
+        Assert.Contains("sideways:60", badRun.Error);
+    }
 }

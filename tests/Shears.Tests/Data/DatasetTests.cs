@@ -92,6 +92,51 @@ public sealed class DatasetTests
     }
 
     [Fact]
+    public void SplitRandom_partitions_the_samples_and_depends_only_on_the_seed()
+    {
+        var d = Numbered(50, [1, 2, 2], classes: 5);
+        var (train, validation) = d.SplitRandom(12, seed: 7);
+
+        // Sample i is recognisable by its value i + 0.5: read back which samples each part holds.
+        int[] Ids(Dataset part) => Enumerable.Range(0, part.Count).Select(i => (int)part.Sample(i)[0]).ToArray();
+        int[] trainIds = Ids(train), validationIds = Ids(validation);
+        Assert.Equal(38, trainIds.Length);
+        Assert.Equal(12, validationIds.Length);
+        Assert.Equal(Enumerable.Range(0, 50), trainIds.Concat(validationIds).Order());
+        Assert.Equal(trainIds.Order(), trainIds);            // each part keeps the dataset's order
+        Assert.Equal(validationIds.Order(), validationIds);
+        Assert.NotEqual(Enumerable.Range(38, 12), validationIds); // not the last samples
+        for (int i = 0; i < validation.Count; i++)
+            Assert.Equal(validationIds[i] % 5, validation.Labels[i]);
+        Assert.Equal(d.ClassCount, validation.ClassCount);
+
+        Assert.Equal(validationIds, Ids(d.SplitRandom(12, seed: 7).Validation));
+        Assert.NotEqual(validationIds, Ids(d.SplitRandom(12, seed: 8).Validation));
+        Assert.NotEqual(d.SplitRandom(12, 7).Train.Name, d.SplitRandom(12, 8).Train.Name);
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.SplitRandom(50, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.SplitRandom(-1, 1));
+    }
+
+    [Fact]
+    public void A_validation_split_round_trips_through_its_text_form()
+    {
+        var random = new ValidationSplit(ValidationSplitKind.Random, 5000, -3);
+        Assert.Equal("random:5000:-3", random.ToString());
+        Assert.Equal(random, ValidationSplit.Parse(random.ToString(), "m.onnx"));
+        Assert.Equal(ValidationSplit.Default, ValidationSplit.Parse("last:5000", "m.onnx"));
+
+        var d = Numbered(20, [2]);
+        Assert.Equal(d.SplitLast(4).Validation.Images, ValidationSplit.Parse("last:4", "m").Apply(d).Validation.Images);
+        Assert.Equal(d.SplitRandom(4, 9).Validation.Images, ValidationSplit.Parse("random:4:9", "m").Apply(d).Validation.Images);
+
+        foreach (string bad in new[] { "", "last", "last:x", "last:-1", "random:5", "random:5:x", "first:5", "last:5:1" })
+        {
+            var e = Assert.Throws<DataFormatException>(() => ValidationSplit.Parse(bad, "model.onnx"));
+            Assert.Contains("model.onnx", e.Message);
+        }
+    }
+
+    [Fact]
     public void Slice_and_Take_copy_the_chosen_samples()
     {
         var d = Numbered(10, [2], classes: 3);

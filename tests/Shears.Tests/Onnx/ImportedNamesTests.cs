@@ -23,4 +23,25 @@ public sealed class ImportedNamesTests
 
         Assert.Equal(model.Parameters.Select(p => p.Name), back.Parameters.Select(p => p.Name));
     }
+
+    [Fact]
+    public void Extra_metadata_is_written_and_read_back_and_the_exporters_own_keys_are_refused()
+    {
+        var model = Shears.Models.ModelZoo.Create("fcn1", seed: 1);
+        string path = Path.Combine(Path.GetTempPath(), $"shears-meta-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            OnnxExporter.Export(model, path, new OnnxExportOptions { Metadata = new Dictionary<string, string> { ["shears.validation"] = "random:5000:2" } });
+            var metadata = OnnxImporter.ReadMetadata(path);
+            Assert.Equal("random:5000:2", metadata["shears.validation"]);
+            Assert.Equal("fcn1", metadata[OnnxExporter.ModelNameKey]);
+            Assert.False(OnnxImporter.ReadMetadata(Fixture("fcn2_pytorch.onnx")).ContainsKey("shears.validation"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        Assert.Throws<ArgumentException>(() => OnnxExporter.ToBytes(model,
+            new OnnxExportOptions { Metadata = new Dictionary<string, string> { [OnnxExporter.MaskedParametersKey] = "x" } }));
+    }
 }

@@ -151,7 +151,7 @@ public sealed class BudgetPrunerTests
             if (call == 1) afterRoundOne = m.Snapshot();
             if (call == 2) m.GetParameter("fc2.weight").Value.Span.Clear();
         });
-        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0 };
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0, RescueEpochs = 0 };
         var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, data.Test);
 
         Assert.Equal(2, relearner.Calls);
@@ -176,12 +176,57 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_round_just_outside_the_range_gets_a_rescue_re_learning_and_is_kept_when_it_gets_back_inside()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var data = PruningTestSupport.Mnist;
+        float[]? pruned = null;
+        // The round's re-learning wrecks the output layer (outside the range); the rescue re-learning restores it.
+        var relearner = new ScriptedRelearner((call, m) =>
+        {
+            var w = m.GetParameter("fc2.weight").Value.Span;
+            if (call == 1) { pruned = w.ToArray(); w.Clear(); }
+            if (call == 2) pruned!.CopyTo(w);
+        });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RescueEpochs = 3 };
+        var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
+
+        Assert.Equal(2, relearner.Calls);
+        Assert.Equal([1, 3], relearner.Epochs);
+        var round = Assert.Single(report.Rounds);
+        Assert.Equal(RoundOutcome.Rescued, round.Outcome);
+        Assert.True(round.Accepted);
+        Assert.Equal(3, round.RescueEpochs);
+        Assert.Equal(0, report.StepBacks);
+        Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
+        Assert.Equal(round.Kept, report.ConnectionsKept);
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, report.Range.MinAccuracy));
+    }
+
+    [Fact]
+    public void A_round_the_rescue_cannot_bring_back_is_stepped_back()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var original = model.Snapshot();
+        var data = PruningTestSupport.Mnist;
+        var relearner = new ScriptedRelearner((call, m) => m.GetParameter("fc2.weight").Value.Span.Clear());
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RescueEpochs = 2 };
+        var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
+
+        Assert.Equal(2, relearner.Calls);
+        Assert.Equal(RoundOutcome.SteppedBack, Assert.Single(report.Rounds).Outcome);
+        Assert.Equal(2, report.Rounds[0].RescueEpochs);
+        Assert.Equal(report.ConnectionsTotal, report.ConnectionsKept);
+        foreach (var p in model.Parameters) Assert.Equal(original.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
+    }
+
+    [Fact]
     public void After_a_step_back_the_next_round_takes_a_smaller_step()
     {
         var model = PruningTestSupport.TrainedSmall();
         var data = PruningTestSupport.Mnist;
         var relearner = new ScriptedRelearner((call, m) => { if (call == 1) m.GetParameter("fc2.weight").Value.Span.Clear(); });
-        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { Rounds = 2, RefinePasses = 0 };
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { Rounds = 2, RefinePasses = 0, RescueEpochs = 0 };
         var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
 
         Assert.Equal(RoundOutcome.SteppedBack, report.Rounds[0].Outcome);

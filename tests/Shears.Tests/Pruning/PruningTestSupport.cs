@@ -76,6 +76,12 @@ internal sealed class ScriptedRelearner(Action<int, Sequential> onRound) : IRele
 {
     public int Calls { get; private set; }
 
-    public void Relearn(Sequential model, Dataset train, TrainingOptions options, IProgress<TrainingProgress>? progress, CancellationToken ct) =>
+    /// <summary>The epochs each call was asked for.</summary>
+    public List<int> Epochs { get; } = [];
+
+    public void Relearn(Sequential model, Dataset train, TrainingOptions options, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        Epochs.Add(options.Epochs);
         onRound(++Calls, model);
+    }
 }

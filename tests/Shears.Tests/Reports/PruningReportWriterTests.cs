@@ -21,7 +21,7 @@ public sealed class PruningReportWriterTests
         var root = doc.RootElement;
         Assert.Equal(
             ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned",
-             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "stepBacks", "layers", "rounds", "sensitivity"],
+             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
             Names(root));
         Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin"], Names(root.GetProperty("range")));
         foreach (string network in new[] { "original", "afterPruning", "pruned" })
@@ -31,7 +31,7 @@ public sealed class PruningReportWriterTests
         foreach (var layer in layers) Assert.Equal(["name", "connections", "kept", "budget", "threshold", "sparsity"], Names(layer));
         Assert.Equal(
             ["round", "keptBefore", "kept", "validationAtStart", "validationBeforeRelearn", "validationAfterRelearn", "outcome",
-             "budgetAvailable", "budgetGiven", "budgetUsed", "shrinks", "seconds", "interpolation", "accepted", "stepBudget"],
+             "budgetAvailable", "budgetGiven", "budgetUsed", "shrinks", "seconds", "interpolation", "rescueEpochs", "accepted", "stepBudget"],
             Names(root.GetProperty("rounds")[0]));
         Assert.Equal(["fc1.weight", "fc2.weight", "fc3.weight"], Names(root.GetProperty("sensitivity")));
         Assert.Equal(["sparsity", "kept", "accuracy"], Names(root.GetProperty("sensitivity").GetProperty("fc1.weight")[0]));
@@ -102,6 +102,7 @@ public sealed class PruningReportWriterTests
         Assert.DoesNotContain("OUTSIDE", md);
         Assert.Contains("| Connections kept | 21,000 of 266,200 (7.89%) |", md);
         Assert.Contains("| Compression | 12.68× |", md);
+        Assert.Contains("| Validation split | random:5000:1 |", md);
         Assert.Contains("| Margin, validation | +0.50 points (inside the range) |", md);
         Assert.Contains("| Margin, test | −0.20 points (below the test floor 97.00%; reported only, the test set decides nothing) |", md);
         Assert.Contains("| Original | 98.00% | 97.90% |", md);

@@ -88,6 +88,7 @@ internal static class ReportTestSupport
             new RoundReport(1, 266_200, 30_000, 0.98, 0.96, 0.978, RoundOutcome.Accepted, 0.01, 0.01, 0.02, 0, 20),
             new RoundReport(2, 30_000, 21_000, 0.978, 0.95, 0.965, RoundOutcome.SteppedBack, 0.008, 0.004, 0.028, 1, 15),
         ],
+        ValidationSplit = "random:5000:1",
         Sensitivity = new Dictionary<string, IReadOnlyList<SensitivityPoint>>
         {
             ["fc1.weight"] = [new(0, 235_200, 0.98), new(0.5, 117_600, 0.979), new(0.9, 23_520, 0.97), new(0.99, 2_352, 0.6)],
