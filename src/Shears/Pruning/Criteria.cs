@@ -56,8 +56,8 @@ public sealed class MagnitudeCriterion : ICriterion
 /// <para>
 /// Why the root mean square: zeroing w_ij changes output i by −w_ij·x_j, so the squared error it adds, averaged
 /// over the data, is w_ij²·E[x_j²] (Optimal Brain Damage's diagonal saliency with the input's share of the
-/// Hessian); |w|·rms(x) ranks the same. Measured on FCN-1 against |w|·mean|x|, it keeps more accuracy at every
-/// sparsity from 83% on (0.6 points of test accuracy at 1,314 kept).
+/// Hessian); |w|·rms(x) ranks the same. Measured on FCN-1 at the 0.90 floor: 5.4% of the connections kept
+/// against 6.3% with |w|·mean|x|, and 0.7 points more test accuracy.
 /// </para>
 /// </summary>
 public sealed class ActivationAwareCriterion(int batchSize = 1000) : ICriterion
