@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Shears.Onnx;
+using Shears.Tests.TestSupport;
+
+namespace Shears.Tests.Cli;
+
+/// <summary>`shears reproduce` end to end on a small dataset (quick mode, FCN-1 only, so it takes seconds).</summary>
+public sealed class ReproduceCliTests : IDisposable
+{
+    private readonly DataTempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Reproduce_prunes_against_both_ranges_compares_allocations_and_writes_its_results()
+    {
+        string data = CliData.Bands(_temp.Folder("data"), train: 400), output = _temp.Sub("out");
+
+        var run = CliRunner.Invoke("reproduce", "--quick", "--models", "fcn1", "--validation", "60",
+            "--dataset", data, "--data-dir", data, "--out", output);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.Contains("Quick mode", run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("quick").GetBoolean());
+        Assert.Equal(1, root.GetProperty("seeds").GetInt32());
+        var entries = root.GetProperty("entries").EnumerateArray().ToArray();
+        var skipped = root.GetProperty("skipped").EnumerateArray().ToArray();
+
+        // Each range either has a pruning run or says why it was skipped (the band data's noisy labels cap
+        // accuracy near 90%, so the paper's 0.90 floor may sit above the original).
+        foreach (string range in new[] { "paper-floor", "iso-accuracy" })
+        {
+            bool ran = entries.Any(e => e.GetProperty("rangeName").GetString() == range);
+            bool skip = skipped.Any(e => e.GetProperty("rangeName").GetString() == range);
+            Assert.True(ran ^ skip, $"{range}: ran {ran}, skipped {skip}");
+            if (skip) Assert.Contains("below the floor", skipped.First(e => e.GetProperty("rangeName").GetString() == range).GetProperty("reason").GetString());
+        }
+
+        var iso = entries.Where(e => e.GetProperty("rangeName").GetString() == "iso-accuracy").ToArray();
+        var sensitivity = Assert.Single(iso, e => !e.GetProperty("equalKeptBaseline").GetBoolean());
+        Assert.Equal("sensitivity", sensitivity.GetProperty("allocation").GetString());
+        Assert.Equal("fcn1", sensitivity.GetProperty("model").GetString());
+        foreach (string field in new[] { "connectionsTotal", "connectionsKept", "keptFraction", "compression", "marginValidation", "marginTest", "seconds" })
+            Assert.True(sensitivity.TryGetProperty(field, out _), field);
+        long kept = sensitivity.GetProperty("connectionsKept").GetInt64();
+        Assert.True(kept < sensitivity.GetProperty("connectionsTotal").GetInt64(), "something must be pruned");
+        double floor = sensitivity.GetProperty("range").GetProperty("minAccuracy").GetDouble();
+        double original = sensitivity.GetProperty("original").GetProperty("validationAccuracy").GetDouble();
+        Assert.Equal(original - 0.002, floor, 9);
+        Assert.True(sensitivity.GetProperty("pruned").GetProperty("validationAccuracy").GetDouble() >= floor - 1e-9);
+        Assert.True(sensitivity.GetProperty("original").TryGetProperty("testAccuracy", out _));
+        Assert.True(sensitivity.GetProperty("pruned").TryGetProperty("testAccuracy", out _));
+        foreach (var layer in sensitivity.GetProperty("layers").EnumerateArray())
+            foreach (string field in new[] { "name", "connections", "kept", "budget", "threshold" }) Assert.True(layer.TryGetProperty(field, out _), field);
+
+        // The baselines sit at exactly the connections the sensitivity allocation kept.
+        var baselines = iso.Where(e => e.GetProperty("equalKeptBaseline").GetBoolean()).ToArray();
+        Assert.Equal(["global", "uniform-sparsity"], baselines.Select(b => b.GetProperty("allocation").GetString()).Order());
+        Assert.All(baselines, b => Assert.Equal(kept, b.GetProperty("connectionsKept").GetInt64()));
+
+        string md = File.ReadAllText(Path.Combine(output, "results.md"));
+        Assert.Contains("Quick mode", md);
+        Assert.Contains("## Over the seeds", md);
+        Assert.Contains("## Allocations at equal connections kept", md);
+        Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 1 |", md);
+
+        // The trained model records the validation split it held out; a pruned model is written beside it.
+        Assert.Equal("random:60:1", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed1-e3.onnx"))["shears.validation"]);
+        Assert.True(File.Exists(Path.Combine(output, "models", "fcn1-seed1-iso-accuracy-sensitivity.onnx")));
+    }
+}
