@@ -48,6 +48,7 @@ internal static class PruneCommand
         var stepBudget = new Option<double>("--step-budget") { Description = "Points a round's pruning may cost before re-learning (at least what is left of the error budget; halved after a step back). The check after re-learning decides.", DefaultValueFactory = _ => DefaultOptions.StepBudget };
         var margin = new Option<double>("--margin") { Description = "Safety margin, in points, kept above --min-accuracy on the validation split.", DefaultValueFactory = _ => 0 };
         var rescue = new Option<int>("--rescue-epochs") { Description = "Extra re-learning epochs for a round that ends outside the range, before it is stepped back (0: none).", DefaultValueFactory = _ => DefaultOptions.RescueEpochs };
+        var sensitivityImages = new Option<int?>("--sensitivity-images") { Description = "Measure sensitivity curves on only the first N validation images (checks against the range use all of them)." };
         var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
         var split = new SplitOptions();
@@ -58,7 +59,7 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, polish, seed, output, report, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, polish, seed, output, report, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -75,6 +76,7 @@ internal static class PruneCommand
                 StepBudget = parse.GetValue(stepBudget),
                 SafetyMargin = parse.GetValue(margin),
                 RescueEpochs = parse.GetValue(rescue),
+                SensitivityImages = parse.GetValue(sensitivityImages),
                 PolishEpochs = parse.GetValue(polish),
                 Seed = parse.GetValue(seed),
             };

@@ -78,7 +78,7 @@ internal static class ReproduceCommand
     /// here is <see cref="PruningOptions"/>' default.
     /// </summary>
     public sealed record ModelEffort(int TrainEpochs, int RelearnEpochs, int Rounds,
-        CriterionKind Criterion = CriterionKind.Magnitude, float RelearnLearningRate = 5e-4f, double StepBudget = 2.0)
+        CriterionKind Criterion = CriterionKind.Magnitude, float RelearnLearningRate = 5e-4f, double StepBudget = 2.0, int? SensitivityImages = null)
     {
         /// <summary>
         /// The pruner's options: a round that ends just outside the range gets as many rescue epochs as a round's
@@ -93,6 +93,7 @@ internal static class ReproduceCommand
             RescueEpochs = RelearnEpochs,
             RelearnLearningRate = RelearnLearningRate,
             StepBudget = StepBudget,
+            SensitivityImages = SensitivityImages,
             Rounds = Rounds,
             Seed = seed,
             MarginStandardErrors = 2,

@@ -301,9 +301,11 @@ public sealed class BudgetPruner
         private (int[] Keeps, double[] Shares) BudgetPlan(ScoreRanking[] rankings, double step)
         {
             var grid = _o.EffectiveSparsityGrid;
+            var probe = SensitivitySet();
+            double probeAccuracy = ReferenceEquals(probe, _validation) ? _lastGoodAccuracy : Evaluate(probe);
             // Resolve the curves about as finely as the smallest share a layer may get, but no finer than one
             // validation sample (below that the differences are noise).
-            double refineAbove = Math.Max(1.0 / _validation.Count, Math.Min(0.005, step / (2.0 * _weights.Count)));
+            double refineAbove = Math.Max(1.0 / probe.Count, Math.Min(0.005, step / (2.0 * _weights.Count)));
             int total = rankings.Sum(r => Sensitivity.GridEvaluations(r, grid));
             int done = 0;
             var curves = new SensitivityCurve[_weights.Count];
@@ -311,7 +313,7 @@ public sealed class BudgetPruner
             {
                 var w = _weights[l];
                 int before = done;
-                curves[l] = Sensitivity.Measure(w.Weight, rankings[l], _lastGoodAccuracy, () => Evaluate(_validation), grid,
+                curves[l] = Sensitivity.Measure(w.Weight, rankings[l], probeAccuracy, () => Evaluate(probe), grid,
                     _o.RefinePasses, refineAbove, step,
                     i =>
                     {
@@ -325,6 +327,12 @@ public sealed class BudgetPruner
             var allocation = BudgetAllocators.Create(_o.Allocation).Allocate(curves, step);
             return (allocation.Select(a => (int)a.Kept).ToArray(), allocation.Select(a => a.Share).ToArray());
         }
+
+        private Dataset? _sensitivitySet;
+
+        /// <summary>The images sensitivity curves are measured on: the whole validation split, or its first <see cref="PruningOptions.SensitivityImages"/>.</summary>
+        private Dataset SensitivitySet() => _sensitivitySet ??=
+            _o.SensitivityImages is int n && n < _validation.Count ? _validation.Take(n) : _validation;
 
         /// <summary>The baselines: the largest global threshold or common sparsity whose combined network, before re-learning, stays at or above <paramref name="target"/>.</summary>
         private int[] BaselinePlan(ScoreRanking[] rankings, double target)

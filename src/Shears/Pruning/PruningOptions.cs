@@ -91,6 +91,12 @@ public sealed record PruningOptions
     public IReadOnlyList<double>? SparsityGrid { get; init; }
     /// <summary>How many times a round that ends outside the range is stepped back and followed by a smaller step; one more such round ends the run (still stepped back).</summary>
     public int MaxStepBacks { get; init; } = 4;
+    /// <summary>
+    /// Measure sensitivity curves on only the first this many validation images (null: all of them). The curves
+    /// only steer the allocation, and they are most of a round's evaluations, so a large network can afford more
+    /// rounds this way; every check against the range still uses the whole validation split.
+    /// </summary>
+    public int? SensitivityImages { get; init; }
     /// <summary>Passes that insert midpoints where a sensitivity curve bends (0: the grid alone).</summary>
     public int RefinePasses { get; init; } = 3;
     /// <summary>
@@ -124,6 +130,7 @@ public sealed record PruningOptions
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
         if (!(MarginStandardErrors >= 0 && MarginStandardErrors <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginStandardErrors), MarginStandardErrors, "Standard errors must be zero or more.");
+        if (SensitivityImages is <= 0) throw new ArgumentOutOfRangeException(nameof(SensitivityImages), SensitivityImages, "Sensitivity images must be positive (or null for all).");
         if (EvaluationBatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "The evaluation batch size must be positive.");
         var grid = EffectiveSparsityGrid;
         if (grid.Count == 0) throw new ArgumentException("The sparsity grid is empty.", nameof(SparsityGrid));

@@ -221,6 +221,32 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void Sensitivity_can_be_measured_on_a_subset_while_the_range_is_checked_on_the_whole_validation_split()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var data = PruningTestSupport.Mnist;
+        double subset = Evaluator.Evaluate(model, data.Validation.Take(100)).Accuracy;
+        double whole = Evaluator.Evaluate(model, data.Validation).Accuracy;
+        Assert.NotEqual(whole, subset); // the test needs the two to differ to tell them apart
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 0, Rounds = 1, RefinePasses = 1, SensitivityImages = 100 };
+
+        var report = new BudgetPruner(options).Prune(model, data.Train, data.Validation, null);
+
+        Assert.Equal(whole, report.Original.ValidationAccuracy);
+        Assert.NotEmpty(report.Sensitivity);
+        foreach (var (name, points) in report.Sensitivity)
+        {
+            Assert.Equal(subset, points.Single(p => p.Sparsity == 0).Accuracy);
+            // Measured on 100 images: every accuracy is a whole number of images.
+            Assert.All(points, p => Assert.Equal(Math.Round(p.Accuracy * 100), p.Accuracy * 100, 6));
+        }
+        Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
+        Assert.Equal(Evaluator.Evaluate(model, data.Validation).Accuracy, report.Pruned.ValidationAccuracy);
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, report.Range.MinAccuracy));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BudgetPruner(options with { SensitivityImages = 0 }));
+    }
+
+    [Fact]
     public void After_a_step_back_the_next_round_takes_a_smaller_step()
     {
         var model = PruningTestSupport.TrainedSmall();
