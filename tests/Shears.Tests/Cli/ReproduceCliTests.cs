@@ -70,4 +70,25 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal("random:60:1", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed1-e3.onnx"))["shears.validation"]);
         Assert.True(File.Exists(Path.Combine(output, "models", "fcn1-seed1-iso-accuracy-sensitivity.onnx")));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void With_several_seeds_each_seed_holds_out_its_own_images_and_baselines_run_for_the_first_unless_asked(bool everySeed)
+    {
+        string data = CliData.Bands(_temp.Folder("data"), train: 400), output = _temp.Sub("out");
+        string[] args = ["reproduce", "--quick", "--models", "fcn1", "--seeds", "2", "--validation", "60", "--dataset", data, "--data-dir", data, "--out", output];
+
+        var run = CliRunner.Invoke(everySeed ? [.. args, "--baselines-every-seed"] : args);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
+        var entries = json.RootElement.GetProperty("entries").EnumerateArray().ToArray();
+        var iso = entries.Where(e => e.GetProperty("rangeName").GetString() == "iso-accuracy").ToArray();
+        Assert.Equal([1, 2], iso.Where(e => !e.GetProperty("equalKeptBaseline").GetBoolean()).Select(e => e.GetProperty("seed").GetInt32()).Order());
+        var baselineSeeds = iso.Where(e => e.GetProperty("equalKeptBaseline").GetBoolean()).Select(e => e.GetProperty("seed").GetInt32()).Distinct().Order();
+        Assert.Equal(everySeed ? [1, 2] : [1], baselineSeeds);
+        Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 2 |", File.ReadAllText(Path.Combine(output, "results.md")));
+        Assert.Equal("random:60:2", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed2-e3.onnx"))["shears.validation"]);
+    }
 }
