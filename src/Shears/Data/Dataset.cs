@@ -135,7 +135,9 @@ public sealed class Dataset
     /// <summary>
     /// Splits off <paramref name="validationCount"/> samples drawn at random by <paramref name="seed"/> as a
     /// validation set; the rest is the training part. Both parts keep the dataset's order. The draw depends only
-    /// on the seed and the count of samples, so a split can be rebuilt exactly from those two numbers.
+    /// on the seed and the count of samples, so a split can be rebuilt exactly from those two numbers, and with the
+    /// same seed a smaller validation count draws a subset of a larger one's validation samples (a model validated on
+    /// fewer images than it held out is still validated on unseen ones).
     /// </summary>
     public (Dataset Train, Dataset Validation) SplitRandom(int validationCount, int seed)
     {

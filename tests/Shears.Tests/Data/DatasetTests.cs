@@ -111,6 +111,7 @@ public sealed class DatasetTests
         Assert.Equal(d.ClassCount, validation.ClassCount);
 
         Assert.Equal(validationIds, Ids(d.SplitRandom(12, seed: 7).Validation));
+        Assert.Subset(validationIds.ToHashSet(), Ids(d.SplitRandom(5, seed: 7).Validation).ToHashSet());
         Assert.NotEqual(validationIds, Ids(d.SplitRandom(12, seed: 8).Validation));
         Assert.NotEqual(d.SplitRandom(12, 7).Train.Name, d.SplitRandom(12, 8).Train.Name);
         Assert.Throws<ArgumentOutOfRangeException>(() => d.SplitRandom(50, 1));
