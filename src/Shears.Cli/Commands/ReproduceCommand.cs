@@ -108,7 +108,8 @@ internal static class ReproduceCommand
     /// of its single layer reads a pixel and plain magnitude keeps weights on pixels that are always zero
     /// (measured at the 0.90 floor: about 6.5% kept against about 20% with magnitude). CNN-3 re-learns 2 epochs a
     /// round with 3-point steps and measures its curves on 2,000 images (at its 0.98 floor: 3.9% kept after 10
-    /// rounds, against 5.3% after 12 with 1 epoch, 2-point steps and all 5,000 images, in about half the time).
+    /// rounds in 280 s, against 5.3% after 12 rounds in 510 s with 1 epoch, 2-point steps and all 5,000 images; both
+    /// timed while other work shared the cores).
     /// </summary>
     public static ModelEffort Effort(string model, bool quick) => (model, quick) switch
     {
