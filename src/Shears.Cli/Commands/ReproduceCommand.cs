@@ -79,26 +79,30 @@ internal static class ReproduceCommand
     /// here is <see cref="PruningOptions"/>' default.
     /// </summary>
     public sealed record ModelEffort(int TrainEpochs, int RelearnEpochs, int Rounds,
-        CriterionKind Criterion = CriterionKind.Magnitude, float RelearnLearningRate = 5e-4f, double StepBudget = 2.0, int? SensitivityImages = null)
+        CriterionKind Criterion = CriterionKind.Magnitude, float? RelearnLearningRate = null, double? StepBudget = null, int? SensitivityImages = null)
     {
         /// <summary>
         /// The pruner's options: a round that ends just outside the range gets as many rescue epochs as a round's
         /// re-learning, and absolute floors keep 2 binomial standard errors of margin on validation (a one-sided 95%
         /// allowance for the difference between a 5,000-image validation split and a 10,000-image test set).
         /// </summary>
-        public PruningOptions Options(AccuracyRange range, AllocationKind allocation, int seed) => new(range)
+        public PruningOptions Options(AccuracyRange range, AllocationKind allocation, int seed)
         {
-            Allocation = allocation,
-            Criterion = Criterion,
-            RelearnEpochs = RelearnEpochs,
-            RescueEpochs = RelearnEpochs,
-            RelearnLearningRate = RelearnLearningRate,
-            StepBudget = StepBudget,
-            SensitivityImages = SensitivityImages,
-            Rounds = Rounds,
-            Seed = seed,
-            MarginStandardErrors = 2,
-        };
+            var defaults = new PruningOptions(range);
+            return defaults with
+            {
+                Allocation = allocation,
+                Criterion = Criterion,
+                RelearnEpochs = RelearnEpochs,
+                RescueEpochs = RelearnEpochs,
+                RelearnLearningRate = RelearnLearningRate ?? defaults.RelearnLearningRate,
+                StepBudget = StepBudget ?? defaults.StepBudget,
+                SensitivityImages = SensitivityImages,
+                Rounds = Rounds,
+                Seed = seed,
+                MarginStandardErrors = 2,
+            };
+        }
     }
 
     /// <summary>
@@ -191,7 +195,7 @@ internal static class ReproduceCommand
                 }
             }
 
-        var results = new Results(s.Quick, s.Seeds, clock.Elapsed.TotalSeconds, SplitDescription(s.SplitKind), entries, skipped);
+        var results = new Results(s.Quick, s.Seeds, clock.Elapsed.TotalSeconds, SplitDescription(s), entries, skipped);
         CliContext.WriteJson(Path.Combine(s.Out, "results.json"), results);
         string markdown = Markdown(results, images);
         AtomicFile.WriteAllText(Path.Combine(s.Out, "results.md"), markdown);
@@ -199,9 +203,9 @@ internal static class ReproduceCommand
         console.MarkupLine($"results in [bold]{Markup.Escape(Path.GetFullPath(s.Out))}[/] (results.md, results.json) after {clock.Elapsed:mm\\:ss}");
     }
 
-    private static string SplitDescription(ValidationSplitKind kind) => kind == ValidationSplitKind.Last
-        ? "the last 5,000 training images"
-        : "5,000 training images drawn at random by each seed";
+    private static string SplitDescription(Settings s) => s.SplitKind == ValidationSplitKind.Last
+        ? new ValidationSplit(ValidationSplitKind.Last, s.ValidationCount).Describe()
+        : $"{s.ValidationCount:N0} training images drawn at random by each seed";
 
     public sealed record Results(bool Quick, int Seeds, double Seconds, string ValidationSplit, IReadOnlyList<Entry> Entries, IReadOnlyList<Skipped> Skipped);
 

@@ -63,6 +63,7 @@ public sealed class ReproduceCliTests : IDisposable
         string md = File.ReadAllText(Path.Combine(output, "results.md"));
         Assert.Contains("Quick mode", md);
         Assert.Contains("## Over the seeds", md);
+        Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed)", md);
         Assert.Contains("## Allocations at equal connections kept", md);
         Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 1 |", md);
 
@@ -90,5 +91,27 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(everySeed ? [1, 2] : [1], baselineSeeds);
         Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 2 |", File.ReadAllText(Path.Combine(output, "results.md")));
         Assert.Equal("random:60:2", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed2-e3.onnx"))["shears.validation"]);
+    }
+
+    [Fact]
+    public void Model_effort_names_only_what_differs_from_the_pruners_defaults()
+    {
+        var range = new Shears.Pruning.AccuracyRange(0.93, null);
+        var defaults = new Shears.Pruning.PruningOptions(range);
+
+        var fcn2 = Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: false).Options(range, Shears.Pruning.AllocationKind.Sensitivity, seed: 2);
+        Assert.Equal(defaults.RelearnLearningRate, fcn2.RelearnLearningRate);
+        Assert.Equal(defaults.StepBudget, fcn2.StepBudget);
+        Assert.Null(fcn2.SensitivityImages);
+        Assert.Equal(fcn2.RelearnEpochs, fcn2.RescueEpochs);
+        Assert.Equal(2, fcn2.Seed);
+        Assert.Equal(2, fcn2.MarginStandardErrors);
+
+        var fcn1 = Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).Options(range, Shears.Pruning.AllocationKind.Global, seed: 1);
+        Assert.Equal(3e-3f, fcn1.RelearnLearningRate);
+        Assert.Equal(1.0, fcn1.StepBudget);
+        Assert.Equal(Shears.Pruning.CriterionKind.ActivationAware, fcn1.Criterion);
+        Assert.Equal(Shears.Pruning.AllocationKind.Global, fcn1.Allocation);
+        Assert.Equal(2000, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).Options(range, default, 1).SensitivityImages);
     }
 }
