@@ -30,6 +30,8 @@ public sealed class Trainer
         if (train.ClassCount > _model.ClassCount)
             throw new ArgumentException($"Dataset '{train.Name}' has {train.ClassCount} classes but model '{_model.Name}' predicts {_model.ClassCount}.");
         if (train.Count == 0) throw new ArgumentException($"Dataset '{train.Name}' is empty.");
+        if (_options.Distillation is { } d && (d.Count != train.Count || d.Classes != _model.ClassCount))
+            throw new ArgumentException($"The distillation targets are [{d.Count}, {d.Classes}] but dataset '{train.Name}' has {train.Count} samples and model '{_model.Name}' {_model.ClassCount} classes.");
 
         int batchSize = Math.Min(_options.BatchSize, train.Count);
         int batchesPerEpoch = (train.Count + batchSize - 1) / batchSize;
@@ -48,6 +50,7 @@ public sealed class Trainer
         var labels = new int[batchSize];
         var order = new int[train.Count];
         var loss = new SoftmaxCrossEntropy();
+        var distilled = _options.Distillation is null ? null : new DistillationLoss(_options.Distillation);
         var total = Stopwatch.StartNew();
         long imagesSeen = 0;
 
@@ -64,7 +67,9 @@ public sealed class Trainer
                 train.CopyBatch(order.AsSpan(start, n), x.Span, labels.AsSpan(0, n));
 
                 var logits = _model.Forward(x, training: true);
-                var (batchLoss, gradient) = loss.Compute(logits, labels.AsSpan(0, n));
+                var (batchLoss, gradient) = distilled is null
+                    ? loss.Compute(logits, labels.AsSpan(0, n))
+                    : distilled.Compute(logits, labels.AsSpan(0, n), order.AsSpan(start, n));
                 if (!double.IsFinite(batchLoss))
                     throw new TrainingDivergedException($"Training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is {batchLoss}. Lower the learning rate (now {Optimizer.LearningRate}).");
                 _model.Backward(gradient);
@@ -114,7 +119,8 @@ public sealed class Trainer
     /// <summary>What a checkpoint must agree with to be resumed: the model, the data and the options that shape the run.</summary>
     private string Fingerprint(Dataset train) =>
         $"{_model.Name}|{string.Join(",", _model.Parameters.Select(p => p.Name + ":" + p.Count))}|{train.Name}:{train.Count}|" +
-        $"{_options.Epochs}|{_options.BatchSize}|{_options.Optimizer}|{_options.EffectiveLearningRate}|{_options.EffectiveWeightDecay}|{_options.Momentum}|{_options.Schedule}|{_options.Seed}";
+        $"{_options.Epochs}|{_options.BatchSize}|{_options.Optimizer}|{_options.EffectiveLearningRate}|{_options.EffectiveWeightDecay}|{_options.Momentum}|{_options.Schedule}|{_options.Seed}" +
+        (_options.Distillation is { } d ? $"|distilled:{d.Weight}@{d.Temperature}" : "");
 }
 
 public sealed class TrainingDivergedException(string message) : ShearsException(message);

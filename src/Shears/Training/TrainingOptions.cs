@@ -17,6 +17,8 @@ public sealed record TrainingOptions
     public string? CheckpointDirectory { get; init; }
     /// <summary>Continue from the checkpoint in <see cref="CheckpointDirectory"/> when there is one.</summary>
     public bool Resume { get; init; }
+    /// <summary>Train towards a teacher's softened outputs as well as the labels (null: labels only).</summary>
+    public Distillation? Distillation { get; init; }
 
     public float EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Adam ? 1e-3f : 0.05f);
     public float EffectiveWeightDecay => WeightDecay ?? (Optimizer == OptimizerKind.Adam ? 0f : 5e-4f);
