@@ -49,6 +49,9 @@ internal static class PruneCommand
         var margin = new Option<double>("--margin") { Description = "Safety margin, in points, kept above --min-accuracy on the validation split.", DefaultValueFactory = _ => 0 };
         var rescue = new Option<int>("--rescue-epochs") { Description = "Extra re-learning epochs for a round that ends outside the range, before it is stepped back (0: none).", DefaultValueFactory = _ => DefaultOptions.RescueEpochs };
         var sensitivityImages = new Option<int?>("--sensitivity-images") { Description = "Measure sensitivity curves on only the first N validation images (checks against the range use all of them)." };
+        var distill = new Option<double>("--distill") { Description = "Re-learn by distillation from the original network: the soft targets' share α of the loss (0: labels only).", DefaultValueFactory = _ => DefaultOptions.DistillWeight };
+        var distillTemperature = new Option<double>("--distill-temperature") { Description = "Temperature that softens both networks' outputs for --distill.", DefaultValueFactory = _ => DefaultOptions.DistillTemperature };
+        var stepBacks = new Option<int>("--max-step-backs") { Description = "Rounds that may end outside the range (each stepped back, the step halved) before the run stops.", DefaultValueFactory = _ => DefaultOptions.MaxStepBacks };
         var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
         var split = new SplitOptions();
@@ -59,7 +62,7 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, polish, seed, output, report, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, polish, seed, output, report, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -78,6 +81,9 @@ internal static class PruneCommand
                 RescueEpochs = parse.GetValue(rescue),
                 SensitivityImages = parse.GetValue(sensitivityImages),
                 PolishEpochs = parse.GetValue(polish),
+                MaxStepBacks = parse.GetValue(stepBacks),
+                DistillWeight = parse.GetValue(distill),
+                DistillTemperature = parse.GetValue(distillTemperature),
                 Seed = parse.GetValue(seed),
             };
             options.Validate();

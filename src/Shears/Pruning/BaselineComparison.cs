@@ -59,6 +59,8 @@ public static class BaselineComparison
         var results = new List<BaselineResult>();
         try
         {
+            original.Restore(model);
+            var teacher = relearnEpochs > 0 ? o.TeacherFor(model, train, ct) : null;
             for (int b = 0; b < baselines.Count; b++)
             {
                 var kind = baselines[b];
@@ -79,7 +81,7 @@ public static class BaselineComparison
                 var before = Measure(model, validation, test, o, ct);
                 var relearnProgress = progress is null ? null : new Relay(p => progress.Report(new PruningProgress(PruningPhase.Relearn, b + 1, null,
                     p.Batch + (p.Epoch - 1) * p.BatchesPerEpoch, p.Epochs * p.BatchesPerEpoch, $"{kind}: re-learning, epoch {p.Epoch} of {p.Epochs}", p)));
-                relearner.Relearn(model, train, o.RelearnTraining(1, relearnEpochs), relearnProgress, ct);
+                relearner.Relearn(model, train, o.RelearnTraining(1, relearnEpochs, teacher), relearnProgress, ct);
                 var after = Measure(model, validation, test, o, ct);
                 var layers = weights.Select((w, l) => new LayerReport(w.Name, w.Weight.Count, w.Weight.KeptCount, null, rankings[l].ThresholdFor(keeps[l]))).ToArray();
                 var (total, kept) = model.Connections();

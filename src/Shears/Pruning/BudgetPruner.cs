@@ -17,9 +17,6 @@ namespace Shears.Pruning;
 /// </summary>
 public sealed class BudgetPruner
 {
-    private const double StepBackFactor = 0.5;
-    private const double MaxStepFactor = 4;
-
     private readonly IRelearner _relearner;
 
     public BudgetPruner(PruningOptions options) : this(options, new TrainerRelearner()) { }
@@ -65,6 +62,7 @@ public sealed class BudgetPruner
         private readonly List<RoundReport> _rounds = [];
         private IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> _sensitivity = new Dictionary<string, IReadOnlyList<SensitivityPoint>>();
         private ModelState _lastGood = null!;
+        private Distillation? _teacher;
         private double _lastGoodAccuracy;
         private double _floor;
         private int _round;
@@ -102,9 +100,13 @@ public sealed class BudgetPruner
             _floor = Math.Min(_floor, original.ValidationAccuracy);
             _lastGood = _model.Snapshot();
             _lastGoodAccuracy = original.ValidationAccuracy;
+            if (_o.RelearnEpochs > 0 || _o.PolishEpochs > 0)
+            {
+                if (_o.Distils) Report(PruningPhase.Measure, "Recording the original network's outputs for distillation");
+                _teacher = _o.TeacherFor(_model, _train, _ct);
+            }
             AccuracyPair? afterPruning = null;
-            double stepFactor = 1;
-            int stepBacks = 0;
+            var steps = new StepControl(_o);
 
             // Whatever stops a round half-way (cancellation, a diverging re-learning), the model is left as the
             // last network inside the range, never half pruned.
@@ -122,7 +124,7 @@ public sealed class BudgetPruner
                     // The step budget: what the pruning before re-learning may cost. Re-learning wins most of it
                     // back, so it may exceed what is left of the error budget; the check after re-learning against
                     // the true floor decides, and a step back halves it.
-                    double step = _o.StepBudgetFor(available) * stepFactor;
+                    double step = _o.StepBudgetFor(available) * steps.Factor;
                     var attempt = PruneWithin(step);
                     if (attempt is null)
                     {
@@ -130,11 +132,12 @@ public sealed class BudgetPruner
                         _rounds.Add(new RoundReport(_round, keptBefore, keptBefore, _lastGoodAccuracy, _lastGoodAccuracy, _lastGoodAccuracy,
                             RoundOutcome.NoGain, available, step, 0, 0, roundClock.Elapsed.TotalSeconds, 0));
                         Report(PruningPhase.Check, $"Round {_round}: nothing more to prune within the step budget", _lastGoodAccuracy);
-                        break;
+                        if (!steps.NothingToPrune()) break;
+                        continue;
                     }
                     afterPruning ??= new AccuracyPair(attempt.Accuracy, _test is null ? null : Evaluate(_test));
 
-                    _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.RelearnEpochs), RelearnProgress(), _ct);
+                    _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.RelearnEpochs, _teacher), RelearnProgress(), _ct);
                     Report(PruningPhase.Check, $"Round {_round}: checking the re-learned network against the range");
                     double accuracy = Evaluate(_validation);
                     long kept = _model.Connections().Kept;
@@ -145,7 +148,7 @@ public sealed class BudgetPruner
                     {
                         rescue = _o.RescueEpochs;
                         // Just outside: more re-learning of the same network, with its own shuffles, before giving the round up.
-                        _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(-_round, _o.RescueEpochs), RelearnProgress(), _ct);
+                        _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(-_round, _o.RescueEpochs, _teacher), RelearnProgress(), _ct);
                         Report(PruningPhase.Check, $"Round {_round}: checking the network after a rescue re-learning");
                         accuracy = Evaluate(_validation);
                         inside = AccuracyRange.Holds(accuracy, _floor);
@@ -164,20 +167,16 @@ public sealed class BudgetPruner
                             }
                         _lastGood = _model.Snapshot();
                         _lastGoodAccuracy = accuracy;
-                        // Re-learning won the step back: the next may be bolder (a step back halves it again).
-                        stepFactor = Math.Min(stepFactor * _o.StepGrowth, MaxStepFactor);
                         Report(PruningPhase.Check, $"Round {_round}: inside the range, {kept} of {_model.Connections().Total} connections kept", accuracy, kept);
-                        if (keptBefore - kept < Math.Max(1, _o.MinRoundGain * keptBefore)) break;
+                        if (!steps.Accepted(keptBefore, kept)) break;
                     }
                     else
                     {
                         _lastGood.Restore(_model);
-                        stepBacks++;
-                        stepFactor *= StepBackFactor;
                         Report(PruningPhase.StepBack,
                             $"Round {_round}: validation accuracy {AccuracyRange.Percent(accuracy)} is below the floor {AccuracyRange.Percent(_floor)}; stepped back to the last network inside the range",
                             _lastGoodAccuracy, keptBefore);
-                        if (stepBacks > _o.MaxStepBacks) break;
+                        if (!steps.SteppedBack()) break;
                     }
                 }
                 Polish();
@@ -206,7 +205,9 @@ public sealed class BudgetPruner
                 Allocation = _o.Allocation,
                 Criterion = _o.Criterion,
                 RelearnEpochs = _o.RelearnEpochs,
-                StepBacks = stepBacks,
+                DistillWeight = _o.DistillWeight,
+                DistillTemperature = _o.Distils ? _o.DistillTemperature : 0,
+                StepBacks = steps.StepBacks,
                 Layers = layers,
                 Rounds = _rounds,
                 Sensitivity = _sensitivity,
@@ -222,7 +223,7 @@ public sealed class BudgetPruner
             if (_o.PolishEpochs == 0 || _rounds.All(r => !r.Accepted)) return;
             _lastGood.Restore(_model);
             _round = _rounds.Count + 1;
-            _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.PolishEpochs), RelearnProgress(), _ct);
+            _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.PolishEpochs, _teacher), RelearnProgress(), _ct);
             double accuracy = Evaluate(_validation);
             if (accuracy >= _lastGoodAccuracy && AccuracyRange.Holds(accuracy, _floor))
             {

@@ -1,5 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
+using Shears.Data;
+using Shears.Nn;
 using Shears.Training;
 
 namespace Shears.Pruning;
@@ -87,6 +89,13 @@ public sealed record PruningOptions
     /// <summary>Re-learning's base learning rate (decayed by a cosine over each round's epochs): half training's, so the kept weights are fine-tuned, not re-trained.</summary>
     public float RelearnLearningRate { get; init; } = 5e-4f;
     public OptimizerKind RelearnOptimizer { get; init; } = OptimizerKind.Adam;
+    /// <summary>
+    /// α of re-learning by distillation from the original network (0: labels only): the share of the loss that
+    /// pulls the pruned network's softened outputs towards the original's. See <see cref="Distillation"/>.
+    /// </summary>
+    public double DistillWeight { get; init; }
+    /// <summary>The temperature T that softens both networks' outputs for distillation.</summary>
+    public double DistillTemperature { get; init; } = 4;
     /// <summary>Sensitivity grid (sparsities in [0, 1)); null uses <see cref="DefaultSparsityGrid"/>.</summary>
     public IReadOnlyList<double>? SparsityGrid { get; init; }
     /// <summary>How many times a round that ends outside the range is stepped back and followed by a smaller step; one more such round ends the run (still stepped back).</summary>
@@ -130,6 +139,8 @@ public sealed record PruningOptions
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
         if (!(MarginStandardErrors >= 0 && MarginStandardErrors <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginStandardErrors), MarginStandardErrors, "Standard errors must be zero or more.");
+        if (!(DistillWeight >= 0 && DistillWeight <= 1)) throw new ArgumentOutOfRangeException(nameof(DistillWeight), DistillWeight, "The distillation weight must be in [0, 1].");
+        if (!(DistillTemperature >= 1 && DistillTemperature <= 100)) throw new ArgumentOutOfRangeException(nameof(DistillTemperature), DistillTemperature, "The distillation temperature must be in [1, 100].");
         if (SensitivityImages is <= 0) throw new ArgumentOutOfRangeException(nameof(SensitivityImages), SensitivityImages, "Sensitivity images must be positive (or null for all).");
         if (EvaluationBatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "The evaluation batch size must be positive.");
         var grid = EffectiveSparsityGrid;
@@ -158,9 +169,20 @@ public sealed record PruningOptions
         return Math.Max(SafetyMargin / 100.0, MarginStandardErrors * standardError);
     }
 
-    /// <summary>The re-learning run of round <paramref name="round"/>: masks held by the optimizer, a low rate decayed by a cosine.</summary>
-    public TrainingOptions RelearnTraining(int round, int epochs) => new()
+    /// <summary>Whether re-learning distils from the original network.</summary>
+    public bool Distils => DistillWeight > 0;
+
+    /// <summary>The original network's softened outputs over <paramref name="train"/>, when re-learning distils (else null).</summary>
+    public Distillation? TeacherFor(Sequential original, Dataset train, CancellationToken ct = default) =>
+        Distils ? Distillation.FromTeacher(original, train, (float)DistillTemperature, (float)DistillWeight, EvaluationBatchSize, ct) : null;
+
+    /// <summary>
+    /// The re-learning run of round <paramref name="round"/>: masks held by the optimizer, a low rate decayed by a
+    /// cosine, and distillation from <paramref name="teacher"/> when given.
+    /// </summary>
+    public TrainingOptions RelearnTraining(int round, int epochs, Distillation? teacher = null) => new()
     {
+        Distillation = teacher,
         Epochs = epochs,
         BatchSize = BatchSize,
         Optimizer = RelearnOptimizer,

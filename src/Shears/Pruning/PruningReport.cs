@@ -97,6 +97,11 @@ public sealed record PruningReport
     public required AllocationKind Allocation { get; init; }
     public required CriterionKind Criterion { get; init; }
     public required int RelearnEpochs { get; init; }
+    /// <summary>Re-learning epochs spent in all rounds, rescues included (what a fair baseline may re-learn for).</summary>
+    public int RelearnEpochsTotal => Rounds.Where(r => r.Outcome != RoundOutcome.NoGain).Sum(r => RelearnEpochs + r.RescueEpochs);
+    /// <summary>α of distillation from the original during re-learning (0: labels only) and its temperature.</summary>
+    public double DistillWeight { get; init; }
+    public double DistillTemperature { get; init; }
     public required int StepBacks { get; init; }
     public required IReadOnlyList<LayerReport> Layers { get; init; }
     public required IReadOnlyList<RoundReport> Rounds { get; init; }

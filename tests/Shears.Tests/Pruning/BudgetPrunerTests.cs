@@ -221,6 +221,32 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void Re_learning_distils_from_the_original_network_when_asked()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var data = PruningTestSupport.Mnist;
+        var expected = Distillation.FromTeacher(model, data.Train, 3f, 0.8f);
+        var relearner = new ScriptedRelearner((call, m) => { });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0, DistillWeight = 0.8, DistillTemperature = 3 };
+
+        new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
+
+        Assert.True(relearner.Calls >= 2, $"{relearner.Calls} re-learnings");
+        // Every round (and rescue) distils from the original, not from the network the last round left.
+        var first = relearner.Options[0].Distillation!;
+        Assert.All(relearner.Options, o => Assert.Same(first, o.Distillation));
+        Assert.Equal(0.8f, first.Weight);
+        Assert.Equal(3f, first.Temperature);
+        Assert.Equal(expected.Targets.ReadOnlySpan.ToArray(), first.Targets.ReadOnlySpan.ToArray());
+
+        var plain = new ScriptedRelearner((call, m) => { });
+        new BudgetPruner(options with { DistillWeight = 0 }, plain).Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
+        Assert.All(plain.Options, o => Assert.Null(o.Distillation));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BudgetPruner(options with { DistillWeight = 1.5 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BudgetPruner(options with { DistillTemperature = 0.5 }));
+    }
+
+    [Fact]
     public void Sensitivity_can_be_measured_on_a_subset_while_the_range_is_checked_on_the_whole_validation_split()
     {
         var model = PruningTestSupport.TrainedSmall();

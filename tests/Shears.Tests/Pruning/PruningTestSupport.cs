@@ -79,9 +79,13 @@ internal sealed class ScriptedRelearner(Action<int, Sequential> onRound) : IRele
     /// <summary>The epochs each call was asked for.</summary>
     public List<int> Epochs { get; } = [];
 
+    /// <summary>The options each call was given.</summary>
+    public List<TrainingOptions> Options { get; } = [];
+
     public void Relearn(Sequential model, Dataset train, TrainingOptions options, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         Epochs.Add(options.Epochs);
+        Options.Add(options);
         onRound(++Calls, model);
     }
 }

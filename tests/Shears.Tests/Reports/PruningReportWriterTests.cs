@@ -21,7 +21,7 @@ public sealed class PruningReportWriterTests
         var root = doc.RootElement;
         Assert.Equal(
             ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned",
-             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
+             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
             Names(root));
         Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin"], Names(root.GetProperty("range")));
         foreach (string network in new[] { "original", "afterPruning", "pruned" })
