@@ -100,7 +100,9 @@ public sealed class ReproduceCliTests : IDisposable
         var defaults = new Shears.Pruning.PruningOptions(range);
 
         var fcn2 = Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: false).Options(range, Shears.Pruning.AllocationKind.Sensitivity, seed: 2);
-        Assert.Equal(defaults.RelearnLearningRate, fcn2.RelearnLearningRate);
+        Assert.Equal(1e-3f, fcn2.RelearnLearningRate);
+        Assert.Equal(0.9, fcn2.DistillWeight);
+        Assert.Equal(10, fcn2.MaxStepBacks);
         Assert.Equal(defaults.StepBudget, fcn2.StepBudget);
         Assert.Null(fcn2.SensitivityImages);
         Assert.Equal(fcn2.RelearnEpochs, fcn2.RescueEpochs);
@@ -112,6 +114,12 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(1.0, fcn1.StepBudget);
         Assert.Equal(Shears.Pruning.CriterionKind.ActivationAware, fcn1.Criterion);
         Assert.Equal(Shears.Pruning.AllocationKind.Global, fcn1.Allocation);
+        Assert.Equal(defaults.MaxStepBacks, fcn1.MaxStepBacks);
+        Assert.Equal(0, fcn1.DistillWeight);
+        // Baselines re-learn as long as the pruner did, except where a model caps it.
+        Assert.Equal(400, Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).BaselineRelearnEpochs(400));
+        Assert.Equal(10, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).BaselineRelearnEpochs(26));
+        Assert.Equal(8, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).BaselineRelearnEpochs(8));
         Assert.Equal(2000, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).Options(range, default, 1).SensitivityImages);
     }
 }
