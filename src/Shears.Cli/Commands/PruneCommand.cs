@@ -52,6 +52,7 @@ internal static class PruneCommand
         var distill = new Option<double>("--distill") { Description = "Re-learn by distillation from the original network: the soft targets' share α of the loss (0: labels only).", DefaultValueFactory = _ => DefaultOptions.DistillWeight };
         var distillTemperature = new Option<double>("--distill-temperature") { Description = "Temperature that softens both networks' outputs for --distill.", DefaultValueFactory = _ => DefaultOptions.DistillTemperature };
         var stepBacks = new Option<int>("--max-step-backs") { Description = "Rounds that may end outside the range (each stepped back, the step halved) before the run stops.", DefaultValueFactory = _ => DefaultOptions.MaxStepBacks };
+        var dropMargin = new Option<double>("--drop-margin") { Description = "Margin, in points, kept inside --max-drop on the validation split (the result loses at most the drop minus this).", DefaultValueFactory = _ => 0 };
         var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
         var split = new SplitOptions();
@@ -62,7 +63,7 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, polish, seed, output, report, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, polish, seed, output, report, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -78,6 +79,7 @@ internal static class PruneCommand
                 RelearnLearningRate = parse.GetValue(relearnLr),
                 StepBudget = parse.GetValue(stepBudget),
                 SafetyMargin = parse.GetValue(margin),
+                DropMargin = parse.GetValue(dropMargin),
                 RescueEpochs = parse.GetValue(rescue),
                 SensitivityImages = parse.GetValue(sensitivityImages),
                 PolishEpochs = parse.GetValue(polish),

@@ -81,7 +81,7 @@ internal static class ReproduceCommand
     /// </summary>
     public sealed record ModelEffort(int TrainEpochs, int RelearnEpochs, int Rounds,
         CriterionKind Criterion = CriterionKind.Magnitude, float? RelearnLearningRate = null, double? StepBudget = null, int? SensitivityImages = null,
-        double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null)
+        double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null, double DropMargin = 0)
     {
         /// <summary>
         /// The baselines' re-learning epochs: as many as the pruner spent in all its rounds, at most
@@ -107,6 +107,7 @@ internal static class ReproduceCommand
                 StepBudget = StepBudget ?? defaults.StepBudget,
                 SensitivityImages = SensitivityImages,
                 DistillWeight = DistillWeight,
+                DropMargin = DropMargin,
                 MaxStepBacks = MaxStepBacks ?? defaults.MaxStepBacks,
                 Rounds = Rounds,
                 Seed = seed,
@@ -120,7 +121,10 @@ internal static class ReproduceCommand
     /// re-learning epoch takes about 50 ms), so it gets long re-learning at a higher rate (it is convex: more
     /// epochs converge, they do not overfit), small steps, and the activation-aware criterion, since every weight
     /// of its single layer reads a pixel and plain magnitude keeps weights on pixels that are always zero
-    /// (measured at the 0.90 floor: about 6.5% kept against about 20% with magnitude). FCN-2 and CNN-3 re-learn by
+    /// (measured at the 0.90 floor: about 6.5% kept against about 20% with magnitude). At iso-accuracy FCN-1 keeps
+    /// its whole 0.2-point drop as margin on validation: its 40 rounds pick the networks that did best on those
+    /// images, and without a margin seed 1 ended 0.28 points under the test floor (8.33% kept); with it, 10.42%
+    /// kept and +0.09 on test. FCN-2 and CNN-3 re-learn by
     /// distillation from the original (at iso-accuracy, seed 1: FCN-2 6.94% → 4.37% kept together with a 1e-3 rate,
     /// 30 rounds and 10 step-backs; CNN-3 10.37% → 8.22%). CNN-3 re-learns 2 epochs a round with 3-point steps and
     /// measures its curves on 2,000 images (at its 0.98 floor: 3.9% kept after 10 rounds in 280 s, against 5.3%
@@ -129,7 +133,7 @@ internal static class ReproduceCommand
     /// </summary>
     public static ModelEffort Effort(string model, bool quick) => (model, quick) switch
     {
-        ("fcn1", false) => new(TrainCommand.DefaultEpochs("fcn1"), 30, 40, CriterionKind.ActivationAware, 3e-3f, 1.0),
+        ("fcn1", false) => new(TrainCommand.DefaultEpochs("fcn1"), 30, 40, CriterionKind.ActivationAware, 3e-3f, 1.0, DropMargin: 0.2),
         ("fcn2", false) => new(TrainCommand.DefaultEpochs("fcn2"), 6, 30, RelearnLearningRate: 1e-3f, DistillWeight: 0.9, MaxStepBacks: 10, BaselineEpochs: 60),
         ("cnn3", false) => new(TrainCommand.DefaultEpochs("cnn3"), 2, 12, StepBudget: 3.0, SensitivityImages: 2000, DistillWeight: 0.9, BaselineEpochs: 10),
         ("fcn1", true) => new(3, 10, 10, CriterionKind.ActivationAware, 3e-3f, 1.0),

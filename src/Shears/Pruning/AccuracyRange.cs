@@ -37,19 +37,23 @@ public sealed record AccuracyRange(double? MinAccuracy, double? MaxDrop)
 
     /// <summary>
     /// The effective floor with <paramref name="safetyMargin"/> (accuracy units) kept above the absolute floor
-    /// <see cref="MinAccuracy"/>. The margin guards an absolute floor against the validation split being easier
-    /// than unseen data; a largest drop is measured against the original on the same split, so it needs none.
+    /// <see cref="MinAccuracy"/>, and <paramref name="dropMargin"/> (accuracy units) kept inside the largest drop
+    /// <see cref="MaxDrop"/>. The first guards an absolute floor against the validation split being easier than
+    /// unseen data. The second guards a drop: it is measured against the original on the same split, but a run of
+    /// many rounds picks the networks that did best on those images, so part of what it keeps is their noise.
     /// </summary>
-    public double Floor(double originalValidationAccuracy, double safetyMargin)
+    public double Floor(double originalValidationAccuracy, double safetyMargin, double dropMargin = 0)
     {
         if (!(safetyMargin >= 0) || double.IsInfinity(safetyMargin))
             throw new ArgumentOutOfRangeException(nameof(safetyMargin), safetyMargin, "The safety margin must be zero or more.");
+        if (!(dropMargin >= 0) || double.IsInfinity(dropMargin))
+            throw new ArgumentOutOfRangeException(nameof(dropMargin), dropMargin, "The drop margin must be zero or more.");
         Validate();
         if (!(originalValidationAccuracy >= 0 && originalValidationAccuracy <= 1))
             throw new ArgumentOutOfRangeException(nameof(originalValidationAccuracy), originalValidationAccuracy, "An accuracy is a fraction in [0, 1].");
         double floor = double.NegativeInfinity;
         if (MinAccuracy is double min) floor = Math.Max(floor, min + safetyMargin);
-        if (MaxDrop is double drop) floor = Math.Max(floor, originalValidationAccuracy - drop / 100.0);
+        if (MaxDrop is double drop) floor = Math.Max(floor, originalValidationAccuracy - drop / 100.0 + dropMargin);
         return Math.Max(0, floor);
     }
 

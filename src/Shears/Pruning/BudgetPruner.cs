@@ -95,7 +95,7 @@ public sealed class BudgetPruner
             _o.Range.EnsureContains(original.ValidationAccuracy);
             double rangeFloor = _o.Range.Floor(original.ValidationAccuracy);
             double safety = _o.SafetyMarginFor(original.ValidationAccuracy, _validation.Count);
-            _floor = _o.Range.Floor(original.ValidationAccuracy, safety);
+            _floor = _o.Range.Floor(original.ValidationAccuracy, safety, _o.DropMargin / 100.0);
             // A safety margin never pushes the floor above the original: then there is simply nothing to spend.
             _floor = Math.Min(_floor, original.ValidationAccuracy);
             _lastGood = _model.Snapshot();

@@ -82,6 +82,12 @@ public sealed record PruningOptions
     /// at the floor, sqrt(f(1 − f)/n) for n validation images. The larger of this and <see cref="SafetyMargin"/> is kept.
     /// </summary>
     public double MarginStandardErrors { get; init; }
+    /// <summary>
+    /// A margin, in percentage points, kept inside a largest drop (<see cref="AccuracyRange.MaxDrop"/>) on the
+    /// validation split: the result may lose at most the drop minus this. 0: none. It never lifts the floor above
+    /// the original.
+    /// </summary>
+    public double DropMargin { get; init; }
     /// <summary>Seeds re-learning's shuffles (round r uses Seed + r).</summary>
     public int Seed { get; init; } = 1;
     /// <summary>Re-learning's batch size.</summary>
@@ -138,6 +144,7 @@ public sealed record PruningOptions
         if (RescueEpochs < 0) throw new ArgumentOutOfRangeException(nameof(RescueEpochs), RescueEpochs, "Rescue epochs must be zero or more.");
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
+        if (!(DropMargin >= 0 && DropMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(DropMargin), DropMargin, "The drop margin is in percentage points and must be in [0, 100].");
         if (!(MarginStandardErrors >= 0 && MarginStandardErrors <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginStandardErrors), MarginStandardErrors, "Standard errors must be zero or more.");
         if (!(DistillWeight >= 0 && DistillWeight <= 1)) throw new ArgumentOutOfRangeException(nameof(DistillWeight), DistillWeight, "The distillation weight must be in [0, 1].");
         if (!(DistillTemperature >= 1 && DistillTemperature <= 100)) throw new ArgumentOutOfRangeException(nameof(DistillTemperature), DistillTemperature, "The distillation temperature must be in [1, 100].");

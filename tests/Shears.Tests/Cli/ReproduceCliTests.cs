@@ -116,6 +116,8 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(Shears.Pruning.AllocationKind.Global, fcn1.Allocation);
         Assert.Equal(defaults.MaxStepBacks, fcn1.MaxStepBacks);
         Assert.Equal(0, fcn1.DistillWeight);
+        Assert.Equal(0.2, fcn1.DropMargin);
+        Assert.Equal(0, fcn2.DropMargin);
         // Baselines re-learn as long as the pruner did, except where a model caps it.
         Assert.Equal(400, Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).BaselineRelearnEpochs(400));
         Assert.Equal(10, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).BaselineRelearnEpochs(26));

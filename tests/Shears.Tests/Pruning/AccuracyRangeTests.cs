@@ -18,6 +18,18 @@ public sealed class AccuracyRangeTests
     }
 
     [Fact]
+    public void A_drop_margin_narrows_a_drop_and_leaves_an_absolute_floor_alone()
+    {
+        Assert.Equal(0.984, new AccuracyRange(null, 0.2).Floor(0.985, 0, 0.001), 12);
+        Assert.Equal(0.97, new AccuracyRange(0.97, null).Floor(0.985, 0, 0.001), 12);
+        // With both, each margin moves its own bound and the stricter bound still wins.
+        Assert.Equal(0.977, new AccuracyRange(0.97, 1.0).Floor(0.985, 0.005, 0.002), 12);
+        Assert.Equal(0.984, new AccuracyRange(0.98, 1.0).Floor(0.985, 0.004, 0.001), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AccuracyRange(null, 0.2).Floor(0.985, 0, -0.001));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AccuracyRange(null, 0.2).Floor(0.985, 0, double.NaN));
+    }
+
+    [Fact]
     public void With_both_the_stricter_wins()
     {
         Assert.Equal(0.983, new AccuracyRange(0.97, 0.2).Floor(0.985), 12);

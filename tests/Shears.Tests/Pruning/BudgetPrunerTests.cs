@@ -373,6 +373,25 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_drop_margin_is_kept_inside_a_largest_drop_and_never_lifts_the_floor_above_the_original()
+    {
+        var data = PruningTestSupport.Mnist;
+        var report = Prune(PruningTestSupport.TrainedSmall(), new PruningOptions(AccuracyRange.WithinDrop(3)) { DropMargin = 1, RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 });
+
+        Assert.Equal(report.Original.ValidationAccuracy - 0.03, report.Range.MinAccuracy, 12);
+        Assert.Equal(0.01, report.Range.SafetyMargin, 12);
+        Assert.Equal(0.02, report.Range.ErrorBudget, 9);
+        Assert.True(report.MarginValidation >= 0.01 - AccuracyRange.Tolerance, $"Margin {report.MarginValidation} is inside the drop margin.");
+        Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
+
+        // A margin wider than the drop asks for the original's accuracy, no more.
+        var whole = Prune(PruningTestSupport.TrainedSmall(), new PruningOptions(AccuracyRange.WithinDrop(0.5)) { DropMargin = 2, RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 });
+        Assert.Equal(0, whole.Range.ErrorBudget, 12);
+        Assert.True(whole.Pruned.ValidationAccuracy >= whole.Original.ValidationAccuracy - AccuracyRange.Tolerance);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BudgetPruner(new PruningOptions(AccuracyRange.WithinDrop(1)) { DropMargin = -1 }));
+    }
+
+    [Fact]
     public void A_safety_margin_is_kept_above_an_absolute_floor_on_validation()
     {
         var model = PruningTestSupport.TrainedSmall();
