@@ -8,6 +8,9 @@ namespace Shears.Cli;
 /// </summary>
 internal static class Progress
 {
+    /// <summary>Minutes and seconds, the minutes not wrapping at an hour (a full three-seed reproduce takes longer).</summary>
+    public static string Clock(TimeSpan t) => $"{(int)t.TotalMinutes}:{t:ss}";
+
     /// <summary>Runs <paramref name="work"/> with one bar; the work reports (done, total, note).</summary>
     public static void Run(IAnsiConsole console, string title, Action<Action<long, long?, string?>> work)
     {

@@ -16,7 +16,7 @@ internal static class TrainingView
             {
                 if (p.EpochCompleted)
                     console.MarkupLine(Markup.Escape($"{title}: epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  {p.ImagesPerSecond:N0} img/s" +
-                        (p.ValidationAccuracy is { } v ? $"  validation {v:P2}" : "") + $"  elapsed {p.Elapsed:mm\\:ss}"));
+                        (p.ValidationAccuracy is { } v ? $"  validation {v:P2}" : "") + $"  elapsed {Progress.Clock(p.Elapsed)}"));
             }));
 
         T result = default!;
@@ -30,7 +30,7 @@ internal static class TrainingView
                 {
                     task.MaxValue = (double)p.Epochs * p.BatchesPerEpoch;
                     task.Value = (double)(p.Epoch - 1) * p.BatchesPerEpoch + p.Batch;
-                    string eta = p.Remaining is { } r ? $" ETA {r:mm\\:ss}" : "";
+                    string eta = p.Remaining is { } r ? $" ETA {Progress.Clock(r)}" : "";
                     string val = p.ValidationAccuracy is { } v ? $" val {v:P2}" : "";
                     task.Description = Markup.Escape($"{title} epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.BatchesPerEpoch} loss {p.Loss:F4} {p.ImagesPerSecond:N0} img/s{eta}{val}");
                 }));

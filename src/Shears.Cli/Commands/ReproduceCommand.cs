@@ -217,7 +217,7 @@ internal static class ReproduceCommand
         string markdown = Markdown(results, images);
         AtomicFile.WriteAllText(Path.Combine(s.Out, "results.md"), markdown);
         ShowTable(console, results);
-        console.MarkupLine($"results in [bold]{Markup.Escape(Path.GetFullPath(s.Out))}[/] (results.md, results.json) after {clock.Elapsed:mm\\:ss}");
+        console.MarkupLine($"results in [bold]{Markup.Escape(Path.GetFullPath(s.Out))}[/] (results.md, results.json) after {Progress.Clock(clock.Elapsed)}");
     }
 
     private static string SplitDescription(Settings s) => s.SplitKind == ValidationSplitKind.Last
