@@ -182,6 +182,31 @@ public sealed class Dataset
         }
     }
 
+    /// <summary>
+    /// The samples in order, in batches of at most <paramref name="batchSize"/>, as tensors of shape
+    /// [count, ..<paramref name="sampleShape"/>] (inference over a whole dataset). The batch's buffers are reused by
+    /// the next one: use each before moving on.
+    /// </summary>
+    public IEnumerable<Batch> InOrder(int batchSize, int[] sampleShape, CancellationToken ct = default)
+    {
+        int n = Math.Max(1, Math.Min(batchSize, Count));
+        var shape = new int[sampleShape.Length + 1];
+        sampleShape.CopyTo(shape, 1);
+        Tensor? images = null;
+        var labels = new int[n];
+        var indices = new int[n];
+        for (int start = 0; start < Count; start += n)
+        {
+            ct.ThrowIfCancellationRequested();
+            int count = Math.Min(n, Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            shape[0] = count;
+            var x = Tensor.Reuse(ref images, shape);
+            CopyBatch(indices.AsSpan(0, count), x.Span, labels.AsSpan(0, count));
+            yield return new Batch(start, count, x, labels);
+        }
+    }
+
     public override string ToString() =>
         $"{Name}: {Count} samples of [{string.Join(", ", _sampleShape)}], {ClassCount} classes";
 
@@ -212,3 +237,6 @@ public sealed class Dataset
                 ? $"Index {index} is outside the {Count} samples of '{Name}'."
                 : $"Index {index} at position {position} is outside the {Count} samples of '{Name}'.");
 }
+
+/// <summary>Consecutive samples from <see cref="Start"/>: their images and the first <see cref="Count"/> entries of <see cref="Labels"/>.</summary>
+public readonly record struct Batch(int Start, int Count, Tensor Images, int[] Labels);

@@ -103,20 +103,9 @@ public sealed class ActivationAwareCriterion(int batchSize = 1000) : ICriterion
         }
         var sums = new double[]?[weights.Count];
         var positions = new long[weights.Count];
-        int n = Math.Max(1, Math.Min(batchSize, data.Count));
-        var shape = new int[model.InputShape.Length + 1];
-        model.InputShape.CopyTo(shape, 1);
-        Tensor? images = null;
-        var labels = new int[n];
-        var indices = new int[n];
-        for (int start = 0; start < data.Count; start += n)
+        foreach (var batch in data.InOrder(batchSize, model.InputShape, ct))
         {
-            ct.ThrowIfCancellationRequested();
-            int count = Math.Min(n, data.Count - start);
-            for (int i = 0; i < count; i++) indices[i] = start + i;
-            shape[0] = count;
-            var x = Tensor.Reuse(ref images, shape);
-            data.CopyBatch(indices.AsSpan(0, count), x.Span, labels.AsSpan(0, count));
+            var x = batch.Images;
             foreach (var layer in model.Layers)
             {
                 if (byLayer.TryGetValue(layer, out var owned))

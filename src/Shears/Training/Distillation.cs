@@ -42,20 +42,8 @@ public sealed class Distillation
         ArgumentNullException.ThrowIfNull(data);
         int classes = teacher.ClassCount;
         var targets = new Tensor(data.Count, classes);
-        int n = Math.Max(1, Math.Min(batchSize, data.Count));
-        var shape = new int[teacher.InputShape.Length + 1];
-        teacher.InputShape.CopyTo(shape, 1);
-        Tensor? images = null;
-        var labels = new int[n];
-        var indices = new int[n];
-        for (int start = 0; start < data.Count; start += n)
+        foreach (var (start, count, x, _) in data.InOrder(batchSize, teacher.InputShape, ct))
         {
-            ct.ThrowIfCancellationRequested();
-            int count = Math.Min(n, data.Count - start);
-            for (int i = 0; i < count; i++) indices[i] = start + i;
-            shape[0] = count;
-            var x = Tensor.Reuse(ref images, shape);
-            data.CopyBatch(indices.AsSpan(0, count), x.Span, labels.AsSpan(0, count));
             var logits = teacher.Forward(x, training: false);
             for (int i = 0; i < count; i++)
                 SoftmaxAt(logits.ReadOnlySpan.Slice(i * classes, classes), temperature, targets.Span.Slice((start + i) * classes, classes));

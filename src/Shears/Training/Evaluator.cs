@@ -17,21 +17,8 @@ public static class Evaluator
         var confusion = new int[Math.Max(classes, data.ClassCount), classes];
         int correct = 0;
         double loss = 0;
-        int n = Math.Min(batchSize, Math.Max(1, data.Count));
-        var shape = new int[model.InputShape.Length + 1];
-        model.InputShape.CopyTo(shape, 1);
-        shape[0] = n;
-        Tensor? images = null;
-        var labels = new int[n];
-        var indices = new int[n];
-        for (int start = 0; start < data.Count; start += n)
+        foreach (var (_, count, x, labels) in data.InOrder(batchSize, model.InputShape, cancellation))
         {
-            cancellation.ThrowIfCancellationRequested();
-            int count = Math.Min(n, data.Count - start);
-            for (int i = 0; i < count; i++) indices[i] = start + i;
-            shape[0] = count;
-            var x = Tensor.Reuse(ref images, shape);
-            data.CopyBatch(indices.AsSpan(0, count), x.Span, labels.AsSpan(0, count));
             var logits = model.Forward(x, training: false);
             for (int i = 0; i < count; i++)
             {

@@ -15,6 +15,25 @@ public sealed class DatasetTests
     }
 
     [Fact]
+    public void In_order_batches_cover_every_sample_once_with_a_short_last_batch()
+    {
+        var data = Numbered(23, [1, 2, 3]);
+        var seen = new List<int>();
+        foreach (var (start, count, images, labels) in data.InOrder(10, [1, 2, 3]))
+        {
+            Assert.Equal([count, 1, 2, 3], images.Shape.ToArray());
+            for (int i = 0; i < count; i++)
+            {
+                Assert.All(images.ReadOnlySpan.Slice(i * 6, 6).ToArray(), v => Assert.Equal(start + i + 0.5f, v));
+                Assert.Equal((start + i) % 4, labels[i]);
+                seen.Add(start + i);
+            }
+        }
+        Assert.Equal(Enumerable.Range(0, 23), seen);
+        Assert.Empty(new Dataset("empty", [], [], [1, 2, 3]).InOrder(10, [1, 2, 3]));
+    }
+
+    [Fact]
     public void Shape_length_count_and_class_count_describe_the_data()
     {
         var d = Numbered(7, [1, 3, 2]);
