@@ -46,13 +46,13 @@ internal static class PruneCommand
         var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => DefaultOptions.Rounds };
         var relearnLr = new Option<float>("--relearn-lr") { Description = "Re-learning learning rate (Adam, cosine decay within a round).", DefaultValueFactory = _ => DefaultOptions.RelearnLearningRate };
         var stepBudget = new Option<double>("--step-budget") { Description = "Points a round's pruning may cost before re-learning (at least what is left of the error budget; halved after a step back). The check after re-learning decides.", DefaultValueFactory = _ => DefaultOptions.StepBudget };
-        var margin = new Option<double>("--margin") { Description = "Safety margin, in points, kept above --min-accuracy on the validation split.", DefaultValueFactory = _ => 0 };
+        var margin = new Option<double>("--margin") { Description = "Safety margin, in points, kept above --min-accuracy on the validation split.", DefaultValueFactory = _ => DefaultOptions.SafetyMargin };
         var rescue = new Option<int>("--rescue-epochs") { Description = "Extra re-learning epochs for a round that ends outside the range, before it is stepped back (0: none).", DefaultValueFactory = _ => DefaultOptions.RescueEpochs };
         var sensitivityImages = new Option<int?>("--sensitivity-images") { Description = "Measure sensitivity curves on only the first N validation images (checks against the range use all of them)." };
         var distill = new Option<double>("--distill") { Description = "Re-learn by distillation from the original network: the soft targets' share α of the loss (0: labels only).", DefaultValueFactory = _ => DefaultOptions.DistillWeight };
         var distillTemperature = new Option<double>("--distill-temperature") { Description = "Temperature that softens both networks' outputs for --distill.", DefaultValueFactory = _ => DefaultOptions.DistillTemperature };
         var stepBacks = new Option<int>("--max-step-backs") { Description = "Rounds that may end outside the range (each stepped back, the step halved) before the run stops.", DefaultValueFactory = _ => DefaultOptions.MaxStepBacks };
-        var dropMargin = new Option<double>("--drop-margin") { Description = "Margin, in points, kept inside --max-drop on the validation split (the result loses at most the drop minus this).", DefaultValueFactory = _ => 0 };
+        var dropMargin = new Option<double>("--drop-margin") { Description = "Margin, in points, kept inside --max-drop on the validation split (the result loses at most the drop minus this).", DefaultValueFactory = _ => DefaultOptions.DropMargin };
         var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
         var split = new SplitOptions();

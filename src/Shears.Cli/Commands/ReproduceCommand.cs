@@ -29,7 +29,7 @@ internal static class ReproduceCommand
         long ConnectionsTotal, long ConnectionsKept, double KeptFraction, double Compression,
         RangeReport Range, AccuracyPair Original, AccuracyPair? AfterPruning, AccuracyPair Pruned,
         double MarginValidation, double? MarginTest, double Seconds, int RelearnEpochs, IReadOnlyList<LayerReport> Layers, CriterionKind Criterion,
-        int? TotalRelearnEpochs = null);
+        int? RelearnEpochsTotal = null);
 
     public sealed record Settings(bool Quick, int Seeds, IReadOnlyList<string> Models, IReadOnlyList<string> Allocations, string Out, string? DataDir, string Dataset,
         ValidationSplitKind SplitKind = ValidationSplitKind.Random, int ValidationCount = ValidationSplit.DefaultCount, bool BaselinesEverySeed = false);
@@ -306,7 +306,7 @@ internal static class ReproduceCommand
             md.AppendLine($"| {group.Key.Model} | {group.Key.RangeName} | {group.Key.Seed} | {Pct(sens.KeptFraction)} | {Pct(sens.Pruned.ValidationAccuracy)} / {Pct(sens.Pruned.TestAccuracy)} | " +
                           $"{(glob is null ? "-" : $"{Pct(glob.Pruned.ValidationAccuracy)} / {Pct(glob.Pruned.TestAccuracy)}")} | " +
                           $"{(uni is null ? "-" : $"{Pct(uni.Pruned.ValidationAccuracy)} / {Pct(uni.Pruned.TestAccuracy)}")} | {best.Allocation} | " +
-                          $"{(glob ?? uni)?.RelearnEpochs.ToString() ?? "-"} / {(sens.TotalRelearnEpochs is int total ? total.ToString() : "-")} |");
+                          $"{(glob ?? uni)?.RelearnEpochs.ToString() ?? "-"} / {(sens.RelearnEpochsTotal is int total ? total.ToString() : "-")} |");
         }
         md.AppendLine().AppendLine("## Per-layer connections kept (sensitivity allocation)").AppendLine();
         foreach (var e in results.Entries.Where(e => e.Allocation == "sensitivity" && !e.EqualKeptBaseline))

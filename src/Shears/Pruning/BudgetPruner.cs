@@ -94,17 +94,12 @@ public sealed class BudgetPruner
             var original = new AccuracyPair(Evaluate(_validation), _test is null ? null : Evaluate(_test));
             _o.Range.EnsureContains(original.ValidationAccuracy);
             double rangeFloor = _o.Range.Floor(original.ValidationAccuracy);
-            double safety = _o.SafetyMarginFor(original.ValidationAccuracy, _validation.Count);
-            _floor = _o.Range.Floor(original.ValidationAccuracy, safety, _o.DropMargin / 100.0);
-            // A safety margin never pushes the floor above the original: then there is simply nothing to spend.
-            _floor = Math.Min(_floor, original.ValidationAccuracy);
+            _floor = _o.FloorFor(original.ValidationAccuracy, _validation.Count);
             _lastGood = _model.Snapshot();
             _lastGoodAccuracy = original.ValidationAccuracy;
-            if (_o.RelearnEpochs > 0 || _o.PolishEpochs > 0)
-            {
-                if (_o.Distils) Report(PruningPhase.Measure, "Recording the original network's outputs for distillation");
-                _teacher = _o.TeacherFor(_model, _train, _ct);
-            }
+            // Every re-learning (rounds, rescues, polish) distils from the original, so its outputs are recorded once, now.
+            if (_o.Distils) Report(PruningPhase.Measure, "Recording the original network's outputs for distillation");
+            _teacher = _o.TeacherFor(_model, _train, _ct);
             AccuracyPair? afterPruning = null;
             var steps = new StepControl(_o);
 

@@ -176,6 +176,15 @@ public sealed record PruningOptions
         return Math.Max(SafetyMargin / 100.0, MarginStandardErrors * standardError);
     }
 
+    /// <summary>
+    /// The floor the pruner holds on validation: the range's floor, raised by the safety margin above an absolute
+    /// floor and by <see cref="DropMargin"/> inside a largest drop, but never above the original (then there is
+    /// simply nothing to spend).
+    /// </summary>
+    public double FloorFor(double originalValidationAccuracy, int validationCount) =>
+        Math.Min(originalValidationAccuracy,
+            Range.Floor(originalValidationAccuracy, SafetyMarginFor(originalValidationAccuracy, validationCount), DropMargin / 100.0));
+
     /// <summary>Whether re-learning distils from the original network.</summary>
     public bool Distils => DistillWeight > 0;
 

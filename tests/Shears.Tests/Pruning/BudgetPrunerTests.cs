@@ -239,6 +239,19 @@ public sealed class BudgetPrunerTests
         Assert.Equal(3f, first.Temperature);
         Assert.Equal(expected.Targets.ReadOnlySpan.ToArray(), first.Targets.ReadOnlySpan.ToArray());
 
+        // A rescue distils too, even in a run whose rounds re-learn nothing.
+        float[]? saved = null;
+        var rescuing = new ScriptedRelearner((call, m) =>
+        {
+            var w = m.GetParameter("fc2.weight").Value.Span;
+            if (call == 1) { saved = w.ToArray(); w.Clear(); }
+            if (call == 2) saved!.CopyTo(w);
+        });
+        new BudgetPruner(options with { RelearnEpochs = 0, Rounds = 1, RescueEpochs = 1 }, rescuing)
+            .Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
+        Assert.Equal([0, 1], rescuing.Epochs);
+        Assert.NotNull(rescuing.Options[1].Distillation);
+
         var plain = new ScriptedRelearner((call, m) => { });
         new BudgetPruner(options with { DistillWeight = 0 }, plain).Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
         Assert.All(plain.Options, o => Assert.Null(o.Distillation));

@@ -32,6 +32,18 @@ public sealed class PruningOptionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => AccuracyRange.AtLeast(0.9).Floor(0.95, -0.01));
     }
 
+    [Fact]
+    public void The_pruners_floor_takes_both_margins_and_never_rises_above_the_original()
+    {
+        double twoSe = 2 * Math.Sqrt(0.9 * 0.1 / 5000);
+        var both = new PruningOptions(new AccuracyRange(0.9, 2)) { MarginStandardErrors = 2, DropMargin = 0.5 };
+        Assert.Equal(0.9 + twoSe, both.FloorFor(0.91, 5000), 12);
+        Assert.Equal(0.945, both.FloorFor(0.96, 5000), 12);
+        Assert.Equal(0.98, new PruningOptions(AccuracyRange.WithinDrop(0.2)).FloorFor(0.982, 5000), 12);
+        Assert.Equal(0.982, new PruningOptions(AccuracyRange.WithinDrop(0.2)) { DropMargin = 0.5 }.FloorFor(0.982, 5000), 12);
+        Assert.Equal(0.905, new PruningOptions(AccuracyRange.AtLeast(0.9)) { SafetyMargin = 1 }.FloorFor(0.905, 5000), 12);
+    }
+
     [Theory]
     [InlineData(nameof(PruningOptions.StepBudget))]
     [InlineData(nameof(PruningOptions.MinRoundGain))]
