@@ -35,7 +35,13 @@ internal static class ForkJoin
     private static int FromEnvironment() =>
         int.TryParse(Environment.GetEnvironmentVariable("SHEARS_THREADS"), out int n) && n > 0 ? n : Environment.ProcessorCount;
 
-    public static int Threads => Math.Max(1, Math.Min(MaxDegreeOfParallelism, Environment.ProcessorCount));
+    /// <summary>
+    /// Set while this thread runs a partition. A kernel called from inside a partition (a GEMM per image of a
+    /// convolution, say) then runs on that thread alone: the outer split already keeps every core busy.
+    /// </summary>
+    [ThreadStatic] private static bool t_inPartition;
+
+    public static int Threads => t_inPartition ? 1 : Math.Max(1, Math.Min(MaxDegreeOfParallelism, Environment.ProcessorCount));
 
     public static void Run<TWork>(in TWork work, int partitions) where TWork : struct, IPartitionedWork
     {
@@ -192,19 +198,28 @@ internal static class ForkJoin
 
         public void Participate()
         {
-            while (true)
+            bool outer = t_inPartition;
+            t_inPartition = true;
+            try
             {
-                int i = Interlocked.Increment(ref _next) - 1;
-                if (i >= _count) return;
-                try
+                while (true)
                 {
-                    _work.Execute(i);
+                    int i = Interlocked.Increment(ref _next) - 1;
+                    if (i >= _count) return;
+                    try
+                    {
+                        _work.Execute(i);
+                    }
+                    catch (Exception e)
+                    {
+                        Interlocked.CompareExchange(ref _error, e, null);
+                    }
+                    if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
                 }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref _error, e, null);
-                }
-                if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+            }
+            finally
+            {
+                t_inPartition = outer;
             }
         }
 

@@ -21,18 +21,19 @@ public sealed class ConvCase : IWorkload
     public int Threads { get; }
     public int Out => Im2Col.OutputSize(Size, Kernel, Padding, Stride);
     public long ImageFloats => (long)Batch * Channels * Size * Size;
-    public long ColumnFloats => (long)Channels * Kernel * Kernel * Batch * Out * Out;
-    public double Flops => 0;
-    public double Bytes => 4.0 * (ImageFloats + ColumnFloats);
+    /// <summary>Multiply-adds ×2 of one pass (forward, weight gradient or input gradient) with 64 output channels.</summary>
+    public double Flops => 2.0 * 64 * Channels * Kernel * Kernel * Batch * Out * Out;
+    public double Bytes => 4.0 * (ImageFloats + (long)Batch * 64 * Out * Out);
 
     public override string ToString() => $"{Name} {Batch}x{Channels}x{Size}x{Size} k{Kernel}p{Padding}s{Stride} t{Threads}";
 }
 
-/// <summary>im2col / col2im and the NCHW ⇄ channels-major layout moves the conv layers run every step.</summary>
+/// <summary>The convolution kernels the conv layers run every training step, at CNN-3's shapes.</summary>
 [MemoryDiagnoser]
-public class Im2ColBenchmarks
+public class ConvolutionBenchmarks
 {
-    private float[] _images = [], _columns = [], _nchw = [], _channelsMajor = [];
+    private const int OutChannels = 64;
+    private float[] _images = [], _weight = [], _bias = [], _output = [], _weightGradient = [], _biasGradient = [], _imagesGradient = [];
     private int _savedThreads;
 
     public static IEnumerable<ConvCase> Cases()
@@ -53,12 +54,16 @@ public class Im2ColBenchmarks
     public void Setup()
     {
         var rng = new Random(7);
-        _images = GemmBenchmarks.Fill(rng, (int)Case.ImageFloats);
-        _columns = GemmBenchmarks.Fill(rng, (int)Case.ColumnFloats);
-        _nchw = GemmBenchmarks.Fill(rng, (int)Case.ImageFloats);
-        _channelsMajor = new float[Case.ImageFloats];
+        var c = Case;
+        _images = GemmBenchmarks.Fill(rng, (int)c.ImageFloats);
+        _weight = GemmBenchmarks.Fill(rng, OutChannels * c.Channels * c.Kernel * c.Kernel);
+        _bias = GemmBenchmarks.Fill(rng, OutChannels);
+        _output = GemmBenchmarks.Fill(rng, c.Batch * OutChannels * c.Out * c.Out);
+        _weightGradient = new float[_weight.Length];
+        _biasGradient = new float[OutChannels];
+        _imagesGradient = new float[_images.Length];
         _savedThreads = ForkJoin.MaxDegreeOfParallelism;
-        ForkJoin.MaxDegreeOfParallelism = Case.Threads;
+        ForkJoin.MaxDegreeOfParallelism = c.Threads;
     }
 
     [GlobalCleanup]
@@ -66,14 +71,14 @@ public class Im2ColBenchmarks
 
     [Benchmark]
     public void Forward() =>
-        Im2Col.Forward(_images, Case.Batch, Case.Channels, Case.Size, Case.Size, Case.Kernel, Case.Padding, Case.Stride, _columns);
+        Convolution.Forward(_images, _weight, _bias, _output, Case.Batch, Case.Channels, Case.Size, Case.Size, OutChannels, Case.Kernel, Case.Padding, Case.Stride);
+
+    /// <summary>The output buffer stands in for the output gradient.</summary>
+    [Benchmark]
+    public void WeightGradient() =>
+        Convolution.WeightGradient(_images, _output, _weightGradient, _biasGradient, Case.Batch, Case.Channels, Case.Size, Case.Size, OutChannels, Case.Kernel, Case.Padding, Case.Stride);
 
     [Benchmark]
-    public void Backward() =>
-        Im2Col.Backward(_columns, Case.Batch, Case.Channels, Case.Size, Case.Size, Case.Kernel, Case.Padding, Case.Stride, _images);
-
-    /// <summary>NCHW → [channels, batch·spatial] on the input images (GB/s is for im2col, not this).</summary>
-    [Benchmark]
-    public void LayoutToChannelsMajor() =>
-        Layout.BatchMajorToChannelsMajor(_nchw, Case.Batch, Case.Channels, Case.Size * Case.Size, _channelsMajor);
+    public void InputGradient() =>
+        Convolution.InputGradient(_output, _weight, _imagesGradient, Case.Batch, Case.Channels, Case.Size, Case.Size, OutChannels, Case.Kernel, Case.Padding, Case.Stride);
 }
