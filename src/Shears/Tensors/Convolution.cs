@@ -234,7 +234,7 @@ public static class Convolution
                 // dColumns[taps × spatial] = Wᵀ · dY, then col2im (or straight into dX for a 1×1 kernel).
                 var dcolumns = g.ImageIsColumns ? dx : scratch.AsSpan(0, (int)g.ColumnsLength);
                 Gemm.Multiply(Transpose.Yes, Transpose.No, taps, spatial, g.OutChannels, w, taps, dy, spatial, dcolumns, spatial);
-                if (!g.ImageIsColumns) Im2Col.Backward(dcolumns, 1, g.InChannels, g.Height, g.Width, g.Kernel, g.Padding, g.Stride, dx);
+                if (!g.ImageIsColumns) Im2Col.BackwardOverwritingColumns(dcolumns, 1, g.InChannels, g.Height, g.Width, g.Kernel, g.Padding, g.Stride, dx);
             }
         }
     }

@@ -65,6 +65,26 @@ public static class Im2Col
         }
     }
 
+    /// <summary>
+    /// The same as <see cref="Backward"/>, but it may overwrite <paramref name="columns"/> (a caller's scratch):
+    /// at stride 1 with 'same' padding it then zeroes the entries that fall off the image and adds each column
+    /// row to the plane as one contiguous run instead of row by row.
+    /// </summary>
+    internal static unsafe void BackwardOverwritingColumns(Span<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images)
+    {
+        var s = Geometry.Create(batch, channels, height, width, kernel, padding, stride, images.Length, columns.Length);
+        if (s.ImagesLength > 0 && s.ColumnsLength > 0 && images[..(int)s.ImagesLength].Overlaps(columns[..(int)s.ColumnsLength]))
+            ThrowHelper.Overlap(nameof(columns), nameof(images));
+        if (s.ImagesLength == 0) return;
+        fixed (float* img = images)
+        fixed (float* col = columns)
+        {
+            long units = (long)batch * channels;
+            var work = new BackwardWork(s, img, col, units, Partitions(units, s.ColumnsLength + s.ImagesLength), overwriteColumns: true);
+            ForkJoin.Run(work, work.Parts);
+        }
+    }
+
     private static int Partitions(long units, long floats) =>
         floats < ParallelThreshold ? 1 : (int)Math.Min(units, ForkJoin.Threads);
 
@@ -86,6 +106,20 @@ public static class Im2Col
         }
 
         public long Plane => (long)OutH * OutW;
+
+        /// <summary>
+        /// Stride 1 and output rows as long as input rows ('same' padding): each column row is then the image
+        /// plane shifted by a fixed offset, with zeros where a tap falls off the image.
+        /// </summary>
+        public bool KeepsRowLength => Stride == 1 && OutW == Width;
+
+        /// <summary>Output rows oy whose tap ky lands inside the image (stride 1): [lo, hi).</summary>
+        public void ValidRows(int ky, out int lo, out int hi)
+        {
+            lo = Math.Max(0, Padding - ky);
+            hi = Math.Min(OutH, Height + Padding - ky);
+            if (lo > hi) lo = hi;
+        }
 
         public long Wide => Batch * Plane;
 
@@ -141,6 +175,11 @@ public static class Im2Col
                 _s.ValidRange(kx, out int lo, out int hi);
                 float* src = _images + (n * (long)_s.Channels + c) * imagePlane;
                 float* dst = _columns + r * wide + n * plane;
+                if (_s.KeepsRowLength)
+                {
+                    ShiftedPlane.Copy(_s, ky, kx, lo, hi, src, dst);
+                    continue;
+                }
                 for (int oy = 0; oy < oh; oy++, dst += ow)
                 {
                     int iy = oy * stride - pad + ky;
@@ -166,11 +205,12 @@ public static class Im2Col
         private readonly Geometry _s;
         private readonly float* _images, _columns;
         private readonly long _units;
+        private readonly bool _overwriteColumns;
         public readonly int Parts;
 
-        public BackwardWork(in Geometry s, float* images, float* columns, long units, int parts)
+        public BackwardWork(in Geometry s, float* images, float* columns, long units, int parts, bool overwriteColumns = false)
         {
-            _s = s; _images = images; _columns = columns; _units = units; Parts = parts;
+            _s = s; _images = images; _columns = columns; _units = units; Parts = parts; _overwriteColumns = overwriteColumns;
         }
 
         /// <summary>Unit u = (channel c, image n): one image plane, summed over taps in (ky, kx, oy) order.</summary>
@@ -195,6 +235,11 @@ public static class Im2Col
                         if (lo == hi) continue;
                         long r = ((long)c * k + ky) * k + kx;
                         float* src = _columns + r * wide + n * plane;
+                        if (_overwriteColumns && _s.KeepsRowLength)
+                        {
+                            ShiftedPlane.Add(_s, ky, kx, lo, hi, src, img);
+                            continue;
+                        }
                         for (int oy = 0; oy < oh; oy++)
                         {
                             int iy = oy * stride - pad + ky;
@@ -216,6 +261,62 @@ public static class Im2Col
     }
 
     /// <summary>
+    /// Whole-plane moves for <see cref="Geometry.KeepsRowLength"/>: column row (ky, kx) at output index
+    /// i = oy·w + ox reads image index i + (ky − p)·w + (kx − p) for every valid row, so the valid rows move as one
+    /// contiguous run. The run's ends would wrap into a neighbouring row (or off the plane), so they are cut by
+    /// |kx − p|, and the entries that wrap inside it (taps left or right of the image) are zeroed.
+    /// </summary>
+    private static unsafe class ShiftedPlane
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Copy(in Geometry s, int ky, int kx, int lo, int hi, float* image, float* column)
+        {
+            int w = s.Width;
+            long plane = s.Plane;
+            s.ValidRows(ky, out int rowLo, out int rowHi);
+            if (rowLo == rowHi || lo == hi)
+            {
+                new Span<float>(column, (int)plane).Clear();
+                return;
+            }
+            int d = kx - s.Padding;
+            long first = (long)rowLo * w + Math.Max(0, -d), end = (long)rowHi * w - Math.Max(0, d);
+            new Span<float>(column, (int)first).Clear();
+            new Span<float>(column + end, (int)(plane - end)).Clear();
+            long shift = (long)(ky - s.Padding) * w + d;
+            Rows.Copy(image + first + shift, column + first, (int)(end - first));
+            ZeroWrapped(column, w, rowLo, rowHi, lo, hi);
+        }
+
+        /// <summary>image[i + shift] += column[i] over the valid run, after zeroing the column's wrapped entries.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Add(in Geometry s, int ky, int kx, int lo, int hi, float* column, float* image)
+        {
+            int w = s.Width;
+            s.ValidRows(ky, out int rowLo, out int rowHi);
+            if (rowLo == rowHi) return;
+            int d = kx - s.Padding;
+            long first = (long)rowLo * w + Math.Max(0, -d), end = (long)rowHi * w - Math.Max(0, d);
+            ZeroWrapped(column, w, rowLo, rowHi, lo, hi);
+            long shift = (long)(ky - s.Padding) * w + d;
+            Rows.Add(column + first, image + first + shift, (int)(end - first));
+        }
+
+        /// <summary>Zeroes columns [0, lo) and [hi, w) of rows [rowLo, rowHi).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void ZeroWrapped(float* column, int w, int rowLo, int rowHi, int lo, int hi)
+        {
+            if (lo == 0 && hi == w) return;
+            for (int oy = rowLo; oy < rowHi; oy++)
+            {
+                float* row = column + (long)oy * w;
+                for (int ox = 0; ox < lo; ox++) row[ox] = 0f;
+                for (int ox = hi; ox < w; ox++) row[ox] = 0f;
+            }
+        }
+    }
+
+    /// <summary>
     /// Copy and accumulate for the short rows of conv feature maps (often 14 or 28 floats), inlined: a library
     /// call per row costs more than the row itself.
     /// </summary>
@@ -224,9 +325,15 @@ public static class Im2Col
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Copy(float* src, float* dst, int count)
         {
-            if (count >= 8 && Vector256.IsHardwareAccelerated)
+            if (count >= 16 && Vector512.IsHardwareAccelerated)
             {
                 // Full vectors, the last one overlapping the previous (a copy may rewrite a value).
+                int i = 0;
+                for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+                if (i < count) Vector512.Store(Vector512.Load(src + count - 16), dst + count - 16);
+            }
+            else if (count >= 8 && Vector256.IsHardwareAccelerated)
+            {
                 int i = 0;
                 for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
                 if (i < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
@@ -242,6 +349,8 @@ public static class Im2Col
         public static void Add(float* src, float* dst, int count)
         {
             int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(dst + i) + Vector512.Load(src + i), dst + i);
             if (Vector256.IsHardwareAccelerated)
                 for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
             if (Vector128.IsHardwareAccelerated && i + 4 <= count)

@@ -19,6 +19,9 @@ public sealed class Im2ColTests
                 }
         data.Add(1, 1, 3, 3, 5, 1, 1);    // kernel wider than the image: most taps in the padding
         data.Add(2, 2, 1, 9, 3, 1, 2);    // one-row images
+        data.Add(2, 2, 6, 5, 5, 2, 1);    // 'same' padding with a 5×5 kernel: column shifts of ±2
+        data.Add(1, 1, 3, 2, 5, 2, 1);    // 'same' padding wider than the image: some taps never land
+        data.Add(2, 3, 1, 6, 3, 1, 1);    // 'same' padding on one-row images
         data.Add(4, 32, 14, 14, 3, 1, 1); // the CNN's second conv, large enough to run in parallel
         data.Add(128, 1, 28, 28, 3, 1, 1);
         return data;
@@ -54,6 +57,22 @@ public sealed class Im2ColTests
         Im2Col.Backward(columns, batch, channels, height, width, kernel, padding, stride, images);
 
         double[] expected = ReferenceBackward(columns, batch, channels, height, width, kernel, padding, stride);
+        Tolerance.AssertClose(images, expected, 1e-6, 1e-6);
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Col2im_that_may_overwrite_its_columns_matches_naive_reference(int batch, int channels, int height, int width, int kernel, int padding, int stride)
+    {
+        var rng = new Random(8 + batch * 1000 + channels * 100 + height * 10 + width + kernel * 7 + padding * 3 + stride);
+        int oh = Im2Col.OutputSize(height, kernel, padding, stride), ow = Im2Col.OutputSize(width, kernel, padding, stride);
+        float[] columns = Random(rng, channels * kernel * kernel * batch * oh * ow);
+        double[] expected = ReferenceBackward(columns, batch, channels, height, width, kernel, padding, stride);
+        var images = new float[batch * channels * height * width];
+        images.AsSpan().Fill(float.NaN);
+
+        Im2Col.BackwardOverwritingColumns(columns, batch, channels, height, width, kernel, padding, stride, images);
+
         Tolerance.AssertClose(images, expected, 1e-6, 1e-6);
     }
 
