@@ -79,6 +79,48 @@ public class MaxPool2dTests
         Assert.Equal(8f, y[0, 1, 0, 0]);
     }
 
+    /// <summary>
+    /// Widths from 8 (one 256-bit chunk) up past 32, odd ones that drop a column, and values drawn from a few
+    /// levels (as ReLU outputs are: many ties, most of them zeros) with a NaN here and there: the vector row kernels
+    /// must agree exactly with a window-by-window reference, first maximum in row-major order, first NaN winning.
+    /// </summary>
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(14, 14)]
+    [InlineData(6, 8)]
+    [InlineData(5, 17)]
+    [InlineData(4, 16)]
+    [InlineData(3, 33)]
+    [InlineData(7, 46)]
+    public void MaxPool2d_2x2_matches_a_window_by_window_reference_with_ties_and_nan(int h, int w)
+    {
+        var rng = new Random(h * 100 + w);
+        const int batch = 3, channels = 5;
+        var x = new float[batch * channels * h * w];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.Next(4) switch { 0 or 1 => 0f, 2 => 1.5f, _ => rng.Next(3) };
+        for (int i = 0; i < 4; i++) x[rng.Next(x.Length)] = float.NaN;
+        var layer = new MaxPool2d("pool", 2);
+        var y = layer.Forward(new Tensor(x, batch, channels, h, w), training: true);
+        int oh = h / 2, ow = w / 2;
+        var dy = RandomFloats(rng, y.Length);
+        var dx = layer.Backward(new Tensor(dy, y.Shape.ToArray()), needInputGradient: true)!;
+
+        var expectedDx = new float[x.Length];
+        for (int p = 0; p < batch * channels; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int[] window = [(p * h + 2 * i) * w + 2 * j, (p * h + 2 * i) * w + 2 * j + 1, (p * h + 2 * i + 1) * w + 2 * j, (p * h + 2 * i + 1) * w + 2 * j + 1];
+                    int nan = Array.FindIndex(window, k => float.IsNaN(x[k]));
+                    float max = nan >= 0 ? float.NaN : window.Max(k => x[k]);
+                    int winner = nan >= 0 ? window[nan] : window.First(k => x[k] == max);
+                    float got = y.ReadOnlySpan[(p * oh + i) * ow + j];
+                    Assert.True(nan >= 0 ? float.IsNaN(got) : got == max, $"plane {p} window ({i}, {j}): {got} instead of {max}");
+                    expectedDx[winner] = dy[(p * oh + i) * ow + j];
+                }
+        Assert.Equal(expectedDx, dx.ReadOnlySpan.ToArray());
+    }
+
     [Fact]
     public void MaxPool2d_handles_many_planes_split_across_threads()
     {
