@@ -20,7 +20,7 @@ public static class LayerProfile
         var random = new Random(1);
         var input = new Tensor([batch, .. net.InputShape]);
         for (int i = 0; i < input.Length; i++) input.Data[i] = random.NextSingle();
-        var layers = net.Layers;
+        var layers = net.ExecutionOrder;   // as Sequential runs them
         var forward = layers.Select(_ => new List<double>()).ToArray();
         var backward = layers.Select(_ => new List<double>()).ToArray();
         var outputs = new Tensor[layers.Count];

@@ -9,6 +9,7 @@ namespace Shears.Nn;
 public sealed class Sequential
 {
     private readonly Layer[] _layers;
+    private readonly Layer[] _runOrder;
     private readonly Parameter[] _parameters;
 
     public Sequential(string name, int[] inputShape, params Layer[] layers)
@@ -22,6 +23,7 @@ public sealed class Sequential
         ReadOnlySpan<int> shape = InputShape;
         foreach (var layer in layers) shape = layer.OutputShape(shape);
         OutputShape = shape.ToArray();
+        _runOrder = RunOrder(layers);
         _parameters = layers.SelectMany(l => l.Parameters).ToArray();
         var duplicate = _parameters.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Model '{name}' has two parameters named '{duplicate.Key}'.");
@@ -41,6 +43,9 @@ public sealed class Sequential
 
     public IReadOnlyList<Layer> Layers => _layers;
 
+    /// <summary>The layers in the order Forward runs them (see <see cref="RunOrder"/>); Backward runs them in reverse.</summary>
+    internal IReadOnlyList<Layer> ExecutionOrder => _runOrder;
+
     public IReadOnlyList<Parameter> Parameters => _parameters;
 
     /// <summary>The weights whose entries are connections a pruner may remove.</summary>
@@ -55,7 +60,7 @@ public sealed class Sequential
         if (input.Rank != InputShape.Length + 1 || !input.Shape[1..].SequenceEqual(InputShape))
             throw new ArgumentException($"Model '{Name}' expects input [batch, {string.Join(", ", InputShape)}] but got {input}.");
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x, training);
+        foreach (var layer in _runOrder) x = layer.Forward(x, training);
         return x;
     }
 
@@ -63,8 +68,30 @@ public sealed class Sequential
     public void Backward(Tensor outputGradient)
     {
         var g = outputGradient;
-        for (int i = _layers.Length - 1; i >= 0; i--)
-            g = _layers[i].Backward(g, needInputGradient: i > 0)!;
+        for (int i = _runOrder.Length - 1; i >= 0; i--)
+            g = _runOrder[i].Backward(g, needInputGradient: i > 0)!;
+    }
+
+    /// <summary>
+    /// The order the layers run in: as declared, except that a ReLU directly followed by a max-pool runs after
+    /// it. The two commute exactly (max(relu(a), relu(b)) = relu(max(a, b)), and in both orders a window's gradient
+    /// reaches its first maximum when that is positive and nothing otherwise), and pooling first leaves ReLU a
+    /// quarter of the values to touch in each direction: CNN-3's first ReLU reads and writes 12.8 MB per batch of 128
+    /// where it runs on the convolution's output. What runs is the declared network; only the per-layer outputs in
+    /// between differ.
+    /// </summary>
+    private static Layer[] RunOrder(Layer[] layers)
+    {
+        var order = (Layer[])layers.Clone();
+        for (int i = 0; i + 1 < order.Length; i++)
+        {
+            if (order[i] is Relu && order[i + 1] is MaxPool2d)
+            {
+                (order[i], order[i + 1]) = (order[i + 1], order[i]);
+                i++;
+            }
+        }
+        return order;
     }
 
     /// <summary>Total connections (entries of prunable weights) and how many are kept.</summary>

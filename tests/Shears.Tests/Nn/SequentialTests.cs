@@ -86,6 +86,49 @@ public class SequentialTests
         return SoftmaxCrossEntropyTests.Reference(logits, labels, 3);
     }
 
+    /// <summary>
+    /// Sequential runs a ReLU that precedes a max-pool after the pool. The logits, every parameter gradient and
+    /// the input gradient must equal those of the layers run one by one in declared order, including windows
+    /// whose inputs are all negative (ReLU then ties them at zero).
+    /// </summary>
+    [Fact]
+    public void Sequential_running_pool_before_relu_gives_the_declared_networks_outputs_and_gradients()
+    {
+        Sequential Build() => new("cnn", [2, 8, 10],
+            new Conv2d("conv", 2, 4, 3, padding: 1), new Relu("relu"), new MaxPool2d("pool", 2),
+            new Flatten("flatten"), new Linear("fc", 4 * 4 * 5, 3), new Relu("relu2"));
+        var rng = new Random(5);
+        var model = Build();
+        var declared = Build();
+        Initializer.HeUniform(model, seed: 3);
+        Initializer.HeUniform(declared, seed: 3);
+        foreach (var name in new[] { "conv.bias", "fc.bias" })
+        {
+            model.GetParameter(name).Value.Span.Fill(-0.3f);   // many all-negative windows
+            declared.GetParameter(name).Value.Span.Fill(-0.3f);
+        }
+        const int batch = 3;
+        var input = RandomFloats(rng, batch * 2 * 8 * 10);
+        var upstream = RandomFloats(rng, batch * 3);
+
+        var logits = model.Forward(new Tensor((float[])input.Clone(), batch, 2, 8, 10), training: true).ReadOnlySpan.ToArray();
+        model.Backward(new Tensor((float[])upstream.Clone(), batch, 3));
+
+        Tensor x = new((float[])input.Clone(), batch, 2, 8, 10);
+        var outputs = new List<float[]>();
+        foreach (var layer in declared.Layers)
+        {
+            x = layer.Forward(x, training: true);
+            outputs.Add(x.ReadOnlySpan.ToArray());
+        }
+        Assert.Equal(x.ReadOnlySpan.ToArray(), logits);
+        Assert.Contains(0f, outputs[2]);   // some pool window saw only ReLU zeros
+        Tensor g = new((float[])upstream.Clone(), batch, 3);
+        for (int i = declared.Layers.Count - 1; i >= 0; i--) g = declared.Layers[i].Backward(g, needInputGradient: i > 0)!;
+        for (int k = 0; k < model.Parameters.Count; k++)
+            Assert.Equal(declared.Parameters[k].Gradient.ReadOnlySpan.ToArray(), model.Parameters[k].Gradient.ReadOnlySpan.ToArray());
+    }
+
     [Fact]
     public void Sequential_backward_matches_finite_differences_of_the_double_loss()
     {
