@@ -15,7 +15,8 @@ namespace Shears.Tensors;
 /// whole batch (29 MB) went through memory twice; outputs and gradients are read and written in NCHW
 /// directly, without the two layout transposes a batch-wide GEMM needs. The weight gradient is summed per
 /// group into its own partial, and the partials are added in group order, so results are bit-for-bit the
-/// same whatever the thread count or timing.
+/// same whatever the thread count or timing. The weights are packed for the GEMM kernel once per call, not once
+/// per image.
 /// </remarks>
 public static class Convolution
 {
@@ -23,6 +24,9 @@ public static class Convolution
     public const int GroupSize = 8;
 
     [ThreadStatic] private static float[]? t_columns;
+
+    /// <summary>The weights packed once per call for every image's GEMM (the calling thread's; partitions only read it).</summary>
+    [ThreadStatic] private static GemmPackedA? t_packedWeights;
 
     /// <summary>output [batch, out, outH, outW] = conv(images [batch, in, h, w], weight) + bias.</summary>
     public static unsafe void Forward(
@@ -35,9 +39,11 @@ public static class Convolution
         g.Check(nameof(bias), bias.Length, outChannels);
         g.Check(nameof(output), output.Length, g.OutputLength);
         if (g.OutputLength == 0) return;
-        fixed (float* x = images, w = weight, b = bias, y = output)
+        var packed = t_packedWeights ??= new GemmPackedA();
+        packed.Pack(Transpose.No, outChannels, g.Taps, weight, g.Taps);
+        fixed (float* x = images, b = bias, y = output)
         {
-            var work = new ForwardWork(g, x, w, b, y);
+            var work = new ForwardWork(g, x, packed, b, y);
             ForkJoin.Run(work, g.Groups);
         }
     }
@@ -101,9 +107,12 @@ public static class Convolution
         g.Check(nameof(weight), weight.Length, g.WeightLength);
         g.Check(nameof(imagesGradient), imagesGradient.Length, g.ImagesLength);
         if (g.ImagesLength == 0) return;
-        fixed (float* dy = outputGradient, w = weight, dx = imagesGradient)
+        // Wᵀ: taps × out, read from W [out × taps] transposed.
+        var packed = t_packedWeights ??= new GemmPackedA();
+        packed.Pack(Transpose.Yes, g.Taps, outChannels, weight, g.Taps);
+        fixed (float* dy = outputGradient, dx = imagesGradient)
         {
-            var work = new InputGradientWork(g, dy, w, dx);
+            var work = new InputGradientWork(g, dy, packed, dx);
             ForkJoin.Run(work, g.Groups);
         }
     }
@@ -173,20 +182,19 @@ public static class Convolution
         }
     }
 
-    private readonly unsafe struct ForwardWork(Geometry g, float* images, float* weight, float* bias, float* output) : IPartitionedWork
+    private readonly unsafe struct ForwardWork(Geometry g, float* images, GemmPackedA weight, float* bias, float* output) : IPartitionedWork
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int partition)
         {
             var (first, end) = g.Images(partition);
             float[] scratch = Columns(g.ColumnsLength);
-            var w = new ReadOnlySpan<float>(weight, (int)g.WeightLength);
             int spatial = g.Spatial;
             for (int n = first; n < end; n++)
             {
                 var columns = g.ColumnsOf(images + (long)n * g.ImageSize, scratch);
                 var y = new Span<float>(output + (long)n * g.OutputSize, g.OutputSize);
-                Gemm.Multiply(Transpose.No, Transpose.No, g.OutChannels, spatial, g.Taps, w, g.Taps, columns, spatial, y, spatial);
+                Gemm.Multiply(weight, Transpose.No, spatial, columns, spatial, y, spatial);
                 for (int c = 0; c < g.OutChannels; c++)
                 {
                     var row = y.Slice(c * spatial, spatial);
@@ -218,14 +226,13 @@ public static class Convolution
         }
     }
 
-    private readonly unsafe struct InputGradientWork(Geometry g, float* outputGradient, float* weight, float* imagesGradient) : IPartitionedWork
+    private readonly unsafe struct InputGradientWork(Geometry g, float* outputGradient, GemmPackedA weightTransposed, float* imagesGradient) : IPartitionedWork
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int partition)
         {
             var (first, end) = g.Images(partition);
-            int spatial = g.Spatial, taps = g.Taps;
-            var w = new ReadOnlySpan<float>(weight, (int)g.WeightLength);
+            int spatial = g.Spatial;
             float[] scratch = Columns(g.ColumnsLength);
             for (int n = first; n < end; n++)
             {
@@ -233,7 +240,7 @@ public static class Convolution
                 var dx = new Span<float>(imagesGradient + (long)n * g.ImageSize, g.ImageSize);
                 // dColumns[taps × spatial] = Wᵀ · dY, then col2im (or straight into dX for a 1×1 kernel).
                 var dcolumns = g.ImageIsColumns ? dx : scratch.AsSpan(0, (int)g.ColumnsLength);
-                Gemm.Multiply(Transpose.Yes, Transpose.No, taps, spatial, g.OutChannels, w, taps, dy, spatial, dcolumns, spatial);
+                Gemm.Multiply(weightTransposed, Transpose.No, spatial, dy, spatial, dcolumns, spatial);
                 if (!g.ImageIsColumns) Im2Col.BackwardOverwritingColumns(dcolumns, 1, g.InChannels, g.Height, g.Width, g.Kernel, g.Padding, g.Stride, dx);
             }
         }

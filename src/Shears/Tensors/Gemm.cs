@@ -95,6 +95,32 @@ public static class Gemm
         }
     }
 
+    /// <summary>C[m×n] = op(A)·op(B) + beta·C with op(A) packed beforehand (m and k are the packed matrix's).</summary>
+    internal static unsafe void Multiply(GemmPackedA a, Transpose transB, int n, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, float beta = 0f)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        if (a.M == 0) throw new InvalidOperationException("The packed matrix holds nothing yet: call Pack first.");
+        if (n < 0) ThrowHelper.Negative(nameof(n), n);
+        bool tb = transB == Transpose.Yes;
+        if (!tb && transB != Transpose.No) ThrowHelper.BadEnum(nameof(transB), (int)transB);
+        int m = a.M, k = a.K;
+        long needB = Extent(nameof(b), tb ? n : k, tb ? k : n, ldb, b.Length);
+        long needC = Extent(nameof(c), m, n, ldc, c.Length);
+        if (needC > 0 && needB > 0 && c[..(int)needC].Overlaps(b[..(int)needB])) ThrowHelper.Overlap(nameof(b), nameof(c));
+        if (n == 0) return;
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            var g = new GemmArgs(false, tb, m, n, k, null, 0, pb, ldb, pc, ldc, beta, a.Pointer);
+            switch (a.Kind)
+            {
+                case GemmKernelKind.Avx512: GemmEngine<Avx512Kernel>.Multiply(g); break;
+                case GemmKernelKind.Avx2: GemmEngine<Avx2Kernel>.Multiply(g); break;
+                default: GemmEngine<ScalarKernel>.Multiply(g); break;
+            }
+        }
+    }
+
     /// <summary>
     /// Floats a rows×cols matrix with row stride ld occupies: (rows−1)·ld + cols, or 0 when empty. Checks the
     /// stride and that the span holds that many.

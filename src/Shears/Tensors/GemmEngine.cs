@@ -12,10 +12,13 @@ internal unsafe readonly struct GemmArgs
     public readonly int M, N, K;
     public readonly float Beta;
 
-    public GemmArgs(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, float beta)
+    /// <summary>When set, op(A) already packed by <see cref="GemmEngine{TK}.PackAll"/> (A itself is not read).</summary>
+    public readonly float* PackedA;
+
+    public GemmArgs(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, float beta, float* packedA = null)
     {
         TransA = transA; TransB = transB; M = m; N = n; K = k;
-        A = a; Lda = lda; B = b; Ldb = ldb; C = c; Ldc = ldc; Beta = beta;
+        A = a; Lda = lda; B = b; Ldb = ldb; C = c; Ldc = ldc; Beta = beta; PackedA = packedA;
     }
 }
 
@@ -43,9 +46,28 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
 
     public static int PackBSize => TK.KC * TK.NC;
 
+    /// <summary>Rows of op(A) rounded up to whole MR panels: the packed A of <see cref="PackAll"/> holds PaddedRows(m)·k floats.</summary>
+    public static int PaddedRows(int m) => CeilDiv(m, TK.MR) * TK.MR;
+
+    /// <summary>
+    /// Packs all of op(A) (m×k) the way <see cref="Run"/> packs it block by block: k block b (the same balanced
+    /// blocks) starts at pc·PaddedRows(m), and within it the MR-row panel starting at row i sits at i·kc. Run then
+    /// reads the panels in place, so many products with the same A (a convolution's weights, image after image)
+    /// pack it once and give bit-for-bit the results of unpacked calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackAll(bool transA, int m, int k, float* a, nint lda, float* dst)
+    {
+        int kcStep = CeilDiv(k, CeilDiv(k, TK.KC));
+        int padded = PaddedRows(m);
+        var g = new GemmArgs(transA, false, m, 0, k, a, lda, null, 0, null, 0, 0f);
+        for (int pc = 0; pc < k; pc += kcStep)
+            PackA(g, 0, m, pc, Math.Min(kcStep, k - pc), dst + (nint)pc * padded);
+    }
+
     public static void Multiply(in GemmArgs g)
     {
-        if (2 * g.N < TK.NR && g.M > g.N)
+        if (2 * g.N < TK.NR && g.M > g.N && g.PackedA == null)
         {
             MultiplyTransposed(g);
             return;
@@ -183,13 +205,17 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
                 for (int ic = i0; ic < i1; ic += TK.MC)
                 {
                     int mc = Math.Min(TK.MC, i1 - ic);
-                    PackA(g, ic, mc, pc, kc, packA);
+                    float* aBlock = packA;
+                    if (g.PackedA != null)
+                        aBlock = g.PackedA + (nint)pc * PaddedRows(g.M) + (nint)ic * kc;
+                    else
+                        PackA(g, ic, mc, pc, kc, packA);
                     float* cBlock = g.C + ic * g.Ldc + jc;
                     if (stream)
                     {
                         int tilesPerPanel = CeilDiv(mc, mr);
                         int nextKc = Math.Min(kcStep, g.K - pc - kc);
-                        var nextA = nextKc > 0 && prefetchA ? SourceOfA(g, ic, mc, pc + kc, nextKc) : default;
+                        var nextA = nextKc > 0 && prefetchA && g.PackedA == null ? SourceOfA(g, ic, mc, pc + kc, nextKc) : default;
                         int aPerTile = CeilDiv(nextA.Lines, CeilDiv(nc, nr) * tilesPerPanel);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
@@ -218,7 +244,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
                             {
                                 nextB.Issue(bPerTile);
                                 nextA.Issue(aPerTile);
-                                Tile(Math.Min(mr, mc - ir), cols, kc, packA + (nint)ir * kc, bPanel, ldbPanel, cBlock + ir * g.Ldc + jr, g.Ldc, beta, edge);
+                                Tile(Math.Min(mr, mc - ir), cols, kc, aBlock + (nint)ir * kc, bPanel, ldbPanel, cBlock + ir * g.Ldc + jr, g.Ldc, beta, edge);
                             }
                         }
                     }
@@ -229,7 +255,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
                             int cols = Math.Min(nr, nc - jr);
                             float* bPanel = packB + (nint)jr * kc;
                             for (int ir = 0; ir < mc; ir += mr)
-                                Tile(Math.Min(mr, mc - ir), cols, kc, packA + (nint)ir * kc, bPanel, nr, cBlock + ir * g.Ldc + jr, g.Ldc, beta, edge);
+                                Tile(Math.Min(mr, mc - ir), cols, kc, aBlock + (nint)ir * kc, bPanel, nr, cBlock + ir * g.Ldc + jr, g.Ldc, beta, edge);
                         }
                     }
                 }
