@@ -108,6 +108,11 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(fcn2.RelearnEpochs, fcn2.RescueEpochs);
         Assert.Equal(2, fcn2.Seed);
         Assert.Equal(2, fcn2.MarginStandardErrors);
+        // FCN-2 stops earlier at absolute floors (far inside its target) than at iso-accuracy.
+        Assert.Equal(20, fcn2.Rounds);
+        var fcn2Iso = Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: false).Options(new Shears.Pruning.AccuracyRange(null, 0.2), Shears.Pruning.AllocationKind.Sensitivity, seed: 2);
+        Assert.Equal(50, fcn2Iso.Rounds);
+        Assert.Equal(20, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).Options(range, Shears.Pruning.AllocationKind.Sensitivity, 1).Rounds);
 
         var fcn1 = Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).Options(range, Shears.Pruning.AllocationKind.Global, seed: 1);
         Assert.Equal(3e-3f, fcn1.RelearnLearningRate);
