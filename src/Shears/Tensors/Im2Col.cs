@@ -50,7 +50,18 @@ public static class Im2Col
     /// col2im: images [batch, channels, height, width] are overwritten with, for every pixel, the sum of all the
     /// column entries that read it (the adjoint of <see cref="Forward"/>).
     /// </summary>
-    public static unsafe void Backward(ReadOnlySpan<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images)
+    public static void Backward(ReadOnlySpan<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images) =>
+        RunBackward(columns, batch, channels, height, width, kernel, padding, stride, images, overwriteColumns: false);
+
+    /// <summary>
+    /// The same as <see cref="Backward"/>, but it may overwrite <paramref name="columns"/> (a caller's scratch):
+    /// at stride 1 with 'same' padding it then zeroes the entries that fall off the image and adds each column
+    /// row to the plane as one contiguous run instead of row by row.
+    /// </summary>
+    internal static void BackwardOverwritingColumns(Span<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images) =>
+        RunBackward(columns, batch, channels, height, width, kernel, padding, stride, images, overwriteColumns: true);
+
+    private static unsafe void RunBackward(ReadOnlySpan<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images, bool overwriteColumns)
     {
         var s = Geometry.Create(batch, channels, height, width, kernel, padding, stride, images.Length, columns.Length);
         if (s.ColumnsLength > 0 && s.ImagesLength > 0 && images[..(int)s.ImagesLength].Overlaps(columns[..(int)s.ColumnsLength]))
@@ -60,27 +71,7 @@ public static class Im2Col
         fixed (float* col = columns)
         {
             long units = (long)batch * channels;
-            var work = new BackwardWork(s, img, col, units, Partitions(units, s.ColumnsLength + s.ImagesLength));
-            ForkJoin.Run(work, work.Parts);
-        }
-    }
-
-    /// <summary>
-    /// The same as <see cref="Backward"/>, but it may overwrite <paramref name="columns"/> (a caller's scratch):
-    /// at stride 1 with 'same' padding it then zeroes the entries that fall off the image and adds each column
-    /// row to the plane as one contiguous run instead of row by row.
-    /// </summary>
-    internal static unsafe void BackwardOverwritingColumns(Span<float> columns, int batch, int channels, int height, int width, int kernel, int padding, int stride, Span<float> images)
-    {
-        var s = Geometry.Create(batch, channels, height, width, kernel, padding, stride, images.Length, columns.Length);
-        if (s.ImagesLength > 0 && s.ColumnsLength > 0 && images[..(int)s.ImagesLength].Overlaps(columns[..(int)s.ColumnsLength]))
-            ThrowHelper.Overlap(nameof(columns), nameof(images));
-        if (s.ImagesLength == 0) return;
-        fixed (float* img = images)
-        fixed (float* col = columns)
-        {
-            long units = (long)batch * channels;
-            var work = new BackwardWork(s, img, col, units, Partitions(units, s.ColumnsLength + s.ImagesLength), overwriteColumns: true);
+            var work = new BackwardWork(s, img, col, units, Partitions(units, s.ColumnsLength + s.ImagesLength), overwriteColumns);
             ForkJoin.Run(work, work.Parts);
         }
     }
