@@ -74,11 +74,7 @@ public sealed class MaxPool2d : Layer
                 {
                     float* r0 = plane + 2 * oy * w, r1 = r0 + w, o = py + ((long)p * oh + oy) * ow;
                     int done = MaxPoolPairRows.Forward(r0, r1, o, ow);
-                    for (int ox = done; ox < ow; ox++)
-                    {
-                        // MathF.Max returns NaN when either side is NaN.
-                        o[ox] = MathF.Max(MathF.Max(r0[2 * ox], r0[2 * ox + 1]), MathF.Max(r1[2 * ox], r1[2 * ox + 1]));
-                    }
+                    MaxPoolPairRows.ScalarForward(r0 + 2 * done, r1 + 2 * done, o + done, ow - done);
                 }
             }
         }
@@ -102,8 +98,8 @@ public sealed class MaxPool2d : Layer
                 {
                     long row = inBase + 2 * oy * w, o = outBase + (long)oy * ow;
                     int done = MaxPoolPairRows.Backward(px + row, px + row + w, py + o, pdy + o, pdx + row, pdx + row + w, ow);
-                    for (int ox = done; ox < ow; ox++)
-                        BackwardWindow(px + row + 2 * ox, px + row + w + 2 * ox, py[o + ox], pdy[o + ox], pdx + row + 2 * ox, pdx + row + w + 2 * ox);
+                    MaxPoolPairRows.ScalarBackward(px + row + 2 * done, px + row + w + 2 * done, py + o + done, pdy + o + done,
+                        pdx + row + 2 * done, pdx + row + w + 2 * done, ow - done);
                 }
             }
         }

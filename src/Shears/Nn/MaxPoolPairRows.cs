@@ -132,13 +132,14 @@ internal static unsafe class MaxPoolPairRows
         return 0;
     }
 
-    private static void ScalarForward(float* r0, float* r1, float* output, int count)
+    /// <summary>Window by window; MathF.Max returns NaN when either side is NaN.</summary>
+    public static void ScalarForward(float* r0, float* r1, float* output, int count)
     {
         for (int i = 0; i < count; i++)
             output[i] = MathF.Max(MathF.Max(r0[2 * i], r0[2 * i + 1]), MathF.Max(r1[2 * i], r1[2 * i + 1]));
     }
 
-    private static void ScalarBackward(float* r0, float* r1, float* output, float* outputGradient, float* d0, float* d1, int count)
+    public static void ScalarBackward(float* r0, float* r1, float* output, float* outputGradient, float* d0, float* d1, int count)
     {
         for (int i = 0; i < count; i++)
             MaxPool2d.BackwardWindow(r0 + 2 * i, r1 + 2 * i, output[i], outputGradient[i], d0 + 2 * i, d1 + 2 * i);
