@@ -16,7 +16,8 @@ namespace Shears.Tensors;
 /// directly, without the two layout transposes a batch-wide GEMM needs. The weight gradient is summed per
 /// group into its own partial, and the partials are added in group order, so results are bit-for-bit the
 /// same whatever the thread count or timing. The weights are packed for the GEMM kernel once per call, not once
-/// per image.
+/// per image. The weight gradient builds each image's columns again rather than keeping the forward's: redoing
+/// im2col in L2 costs less than writing the batch's columns to memory and reading them back.
 /// </remarks>
 public static class Convolution
 {

@@ -39,6 +39,14 @@ public static class Gemm
         : Vector256.IsHardwareAccelerated && Fma.IsSupported && Avx2.IsSupported ? GemmKernelKind.Avx2
         : GemmKernelKind.Scalar;
 
+    /// <summary>Auto as the best kernel here; any other kind as itself, or an error when this machine lacks it.</summary>
+    internal static GemmKernelKind Resolve(GemmKernelKind kind)
+    {
+        if (kind == GemmKernelKind.Auto) return BestKernel;
+        if (!IsSupported(kind)) throw new PlatformNotSupportedException($"GEMM kernel {kind} is not supported on this machine.");
+        return kind;
+    }
+
     /// <summary>True when <paramref name="kind"/> can run on this machine.</summary>
     internal static bool IsSupported(GemmKernelKind kind) => kind switch
     {
@@ -78,20 +86,14 @@ public static class Gemm
             return;
         }
 
-        if (kind == GemmKernelKind.Auto) kind = BestKernel;
-        else if (!IsSupported(kind)) throw new PlatformNotSupportedException($"GEMM kernel {kind} is not supported on this machine.");
+        kind = Resolve(kind);
 
         fixed (float* pa = a)
         fixed (float* pb = b)
         fixed (float* pc = c)
         {
             var g = new GemmArgs(ta, tb, m, n, k, pa, lda, pb, ldb, pc, ldc, beta);
-            switch (kind)
-            {
-                case GemmKernelKind.Avx512: GemmEngine<Avx512Kernel>.Multiply(g); break;
-                case GemmKernelKind.Avx2: GemmEngine<Avx2Kernel>.Multiply(g); break;
-                default: GemmEngine<ScalarKernel>.Multiply(g); break;
-            }
+            Run(kind, g);
         }
     }
 
@@ -112,12 +114,18 @@ public static class Gemm
         fixed (float* pc = c)
         {
             var g = new GemmArgs(false, tb, m, n, k, null, 0, pb, ldb, pc, ldc, beta, a.Pointer);
-            switch (a.Kind)
-            {
-                case GemmKernelKind.Avx512: GemmEngine<Avx512Kernel>.Multiply(g); break;
-                case GemmKernelKind.Avx2: GemmEngine<Avx2Kernel>.Multiply(g); break;
-                default: GemmEngine<ScalarKernel>.Multiply(g); break;
-            }
+            Run(a.Kind, g);
+        }
+    }
+
+    /// <summary>Runs a validated call on the engine of <paramref name="kind"/> (already resolved from Auto).</summary>
+    private static void Run(GemmKernelKind kind, in GemmArgs g)
+    {
+        switch (kind)
+        {
+            case GemmKernelKind.Avx512: GemmEngine<Avx512Kernel>.Multiply(g); break;
+            case GemmKernelKind.Avx2: GemmEngine<Avx2Kernel>.Multiply(g); break;
+            default: GemmEngine<ScalarKernel>.Multiply(g); break;
         }
     }
 

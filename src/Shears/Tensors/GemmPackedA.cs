@@ -31,31 +31,27 @@ internal sealed unsafe class GemmPackedA
         if (lda < cols) ThrowHelper.BadStride(nameof(a), lda, cols);
         long need = (long)(rows - 1) * lda + cols;
         if (a.Length < need) ThrowHelper.TooShort(nameof(a), a.Length, need, rows, cols, lda);
-        if (kind == GemmKernelKind.Auto) kind = Gemm.BestKernel;
-        else if (!Gemm.IsSupported(kind)) throw new PlatformNotSupportedException($"GEMM kernel {kind} is not supported on this machine.");
-        long size = kind switch
+        kind = Gemm.Resolve(kind);
+        switch (kind)
         {
-            GemmKernelKind.Avx512 => (long)GemmEngine<Avx512Kernel>.PaddedRows(m) * k,
-            GemmKernelKind.Avx2 => (long)GemmEngine<Avx2Kernel>.PaddedRows(m) * k,
-            _ => (long)GemmEngine<ScalarKernel>.PaddedRows(m) * k,
-        };
+            case GemmKernelKind.Avx512: PackFor<Avx512Kernel>(ta, m, k, a, lda); break;
+            case GemmKernelKind.Avx2: PackFor<Avx2Kernel>(ta, m, k, a, lda); break;
+            default: PackFor<ScalarKernel>(ta, m, k, a, lda); break;
+        }
+        M = m;
+        K = k;
+        Kind = kind;
+    }
+
+    private void PackFor<TK>(bool transA, int m, int k, ReadOnlySpan<float> a, int lda) where TK : struct, IGemmKernel
+    {
+        long size = (long)GemmEngine<TK>.PaddedRows(m) * k;
         if (size > Array.MaxLength) ThrowHelper.TooLarge("The packed matrix", size);
         if (_storage.Length < size)
         {
             _storage = GC.AllocateUninitializedArray<float>((int)size, pinned: true);
             Pointer = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _storage[0]);
         }
-        fixed (float* pa = a)
-        {
-            switch (kind)
-            {
-                case GemmKernelKind.Avx512: GemmEngine<Avx512Kernel>.PackAll(ta, m, k, pa, lda, Pointer); break;
-                case GemmKernelKind.Avx2: GemmEngine<Avx2Kernel>.PackAll(ta, m, k, pa, lda, Pointer); break;
-                default: GemmEngine<ScalarKernel>.PackAll(ta, m, k, pa, lda, Pointer); break;
-            }
-        }
-        M = m;
-        K = k;
-        Kind = kind;
+        fixed (float* pa = a) GemmEngine<TK>.PackAll(transA, m, k, pa, lda, Pointer);
     }
 }

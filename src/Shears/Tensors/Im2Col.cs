@@ -262,35 +262,50 @@ public static class Im2Col
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Copy(in Geometry s, int ky, int kx, int lo, int hi, float* image, float* column)
         {
-            int w = s.Width;
-            long plane = s.Plane;
-            s.ValidRows(ky, out int rowLo, out int rowHi);
-            if (rowLo == rowHi || lo == hi)
+            var run = new Run(s, ky, kx);
+            if (run.Empty || lo == hi)
             {
-                new Span<float>(column, (int)plane).Clear();
+                new Span<float>(column, (int)s.Plane).Clear();
                 return;
             }
-            int d = kx - s.Padding;
-            long first = (long)rowLo * w + Math.Max(0, -d), end = (long)rowHi * w - Math.Max(0, d);
-            new Span<float>(column, (int)first).Clear();
-            new Span<float>(column + end, (int)(plane - end)).Clear();
-            long shift = (long)(ky - s.Padding) * w + d;
-            Rows.Copy(image + first + shift, column + first, (int)(end - first));
-            ZeroWrapped(column, w, rowLo, rowHi, lo, hi);
+            new Span<float>(column, (int)run.First).Clear();
+            new Span<float>(column + run.End, (int)(s.Plane - run.End)).Clear();
+            Rows.Copy(image + run.First + run.Shift, column + run.First, run.Length);
+            ZeroWrapped(column, s.Width, run.RowLo, run.RowHi, lo, hi);
         }
 
         /// <summary>image[i + shift] += column[i] over the valid run, after zeroing the column's wrapped entries.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Add(in Geometry s, int ky, int kx, int lo, int hi, float* column, float* image)
         {
-            int w = s.Width;
-            s.ValidRows(ky, out int rowLo, out int rowHi);
-            if (rowLo == rowHi) return;
-            int d = kx - s.Padding;
-            long first = (long)rowLo * w + Math.Max(0, -d), end = (long)rowHi * w - Math.Max(0, d);
-            ZeroWrapped(column, w, rowLo, rowHi, lo, hi);
-            long shift = (long)(ky - s.Padding) * w + d;
-            Rows.Add(column + first, image + first + shift, (int)(end - first));
+            var run = new Run(s, ky, kx);
+            if (run.Empty) return;
+            ZeroWrapped(column, s.Width, run.RowLo, run.RowHi, lo, hi);
+            Rows.Add(column + run.First, image + run.First + run.Shift, run.Length);
+        }
+
+        /// <summary>
+        /// Column row (ky, kx)'s contiguous run: column indices [First, End) of the valid rows [RowLo, RowHi), cut
+        /// by |kx − p| at the ends, and image index = column index + Shift.
+        /// </summary>
+        private readonly struct Run
+        {
+            public readonly int RowLo, RowHi;
+            public readonly long First, End, Shift;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Run(in Geometry s, int ky, int kx)
+            {
+                s.ValidRows(ky, out RowLo, out RowHi);
+                int w = s.Width, d = kx - s.Padding;
+                First = (long)RowLo * w + Math.Max(0, -d);
+                End = (long)RowHi * w - Math.Max(0, d);
+                Shift = (long)(ky - s.Padding) * w + d;
+            }
+
+            public bool Empty => RowLo == RowHi;
+
+            public int Length => (int)(End - First);
         }
 
         /// <summary>Zeroes columns [0, lo) and [hi, w) of rows [rowLo, rowHi).</summary>
