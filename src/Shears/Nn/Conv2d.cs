@@ -4,7 +4,9 @@ namespace Shears.Nn;
 
 /// <summary>
 /// 2-D convolution over NCHW input with a square kernel, W stored [out, in, k, k] as ONNX Conv does.
-/// The arithmetic is <see cref="Convolution"/>'s: image by image im2col and GEMM, groups of images in parallel.
+/// The arithmetic is <see cref="Convolution"/>'s: image by image im2col and GEMM, groups of images in parallel,
+/// or only the kept taps once pruning has made the filter sparse (the mask tells the weight gradient which
+/// entries matter).
 /// </summary>
 public sealed class Conv2d : Layer
 {
@@ -63,7 +65,7 @@ public sealed class Conv2d : Layer
         var x = _input ?? throw BackwardWithoutForward();
         int batch = x.Dim(0), h = x.Dim(2), w = x.Dim(3);
         Convolution.WeightGradient(x.ReadOnlySpan, outputGradient.ReadOnlySpan, Weight.Gradient.Span, Bias.Gradient.Span,
-            batch, InChannels, h, w, OutChannels, Kernel, Padding, Stride);
+            batch, InChannels, h, w, OutChannels, Kernel, Padding, Stride, Weight.Mask is { } mask ? mask.ReadOnlySpan : default);
         if (!needInputGradient) return null;
         var dx = Tensor.Reuse(ref _inputGradient, x.Shape.ToArray());
         Convolution.InputGradient(outputGradient.ReadOnlySpan, Weight.Value.ReadOnlySpan, dx.Span,

@@ -29,7 +29,10 @@ public static class Convolution
     /// <summary>The weights packed once per call for every image's GEMM (the calling thread's; partitions only read it).</summary>
     [ThreadStatic] private static GemmPackedA? t_packedWeights;
 
-    /// <summary>output [batch, out, outH, outW] = conv(images [batch, in, h, w], weight) + bias.</summary>
+    /// <summary>
+    /// output [batch, out, outH, outW] = conv(images [batch, in, h, w], weight) + bias. A pruned filter (at most
+    /// <see cref="SparseConvolution.ForwardDensity"/> of it nonzero) goes to <see cref="SparseConvolution"/>.
+    /// </summary>
     public static unsafe void Forward(
         ReadOnlySpan<float> images, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
         int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding, int stride)
@@ -40,6 +43,11 @@ public static class Convolution
         g.Check(nameof(bias), bias.Length, outChannels);
         g.Check(nameof(output), output.Length, g.OutputLength);
         if (g.OutputLength == 0) return;
+        if (g.Sparse(weight, SparseConvolution.ForwardDensity))
+        {
+            SparseConvolution.Forward(images, weight, bias, output, batch, inChannels, height, width, outChannels, kernel, padding);
+            return;
+        }
         var packed = t_packedWeights ??= new GemmPackedA();
         packed.Pack(Transpose.No, outChannels, g.Taps, weight, g.Taps);
         fixed (float* x = images, b = bias, y = output)
@@ -51,17 +59,25 @@ public static class Convolution
 
     /// <summary>
     /// weightGradient [out, in, k, k] and biasGradient [out] (both overwritten) from the images the forward saw
-    /// and the gradient with respect to its output.
+    /// and the gradient with respect to its output. Given a <paramref name="keep"/> mask, entries it prunes are
+    /// not needed: a mask that keeps at most <see cref="SparseConvolution.WeightGradientDensity"/> of the filter
+    /// goes to <see cref="SparseConvolution"/>, which leaves them zero.
     /// </summary>
     public static unsafe void WeightGradient(
         ReadOnlySpan<float> images, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient,
-        int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding, int stride)
+        int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding, int stride,
+        ReadOnlySpan<float> keep = default)
     {
         var g = Geometry.Create(batch, inChannels, height, width, outChannels, kernel, padding, stride);
         g.Check(nameof(images), images.Length, g.ImagesLength);
         g.Check(nameof(outputGradient), outputGradient.Length, g.OutputLength);
         g.Check(nameof(weightGradient), weightGradient.Length, g.WeightLength);
         g.Check(nameof(biasGradient), biasGradient.Length, outChannels);
+        if (!keep.IsEmpty && g.Sparse(keep, SparseConvolution.WeightGradientDensity))
+        {
+            SparseConvolution.WeightGradient(images, outputGradient, keep, weightGradient, biasGradient, batch, inChannels, height, width, outChannels, kernel, padding);
+            return;
+        }
         int weights = (int)g.WeightLength;
         if (g.Groups == 0 || g.Spatial == 0)
         {
@@ -98,7 +114,7 @@ public static class Convolution
         }
     }
 
-    /// <summary>imagesGradient [batch, in, h, w] (overwritten) = the adjoint of the convolution applied to outputGradient.</summary>
+    /// <summary>imagesGradient [batch, in, h, w] (overwritten) = the adjoint of the convolution applied to outputGradient; a pruned filter goes to <see cref="SparseConvolution"/>.</summary>
     public static unsafe void InputGradient(
         ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weight, Span<float> imagesGradient,
         int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding, int stride)
@@ -108,6 +124,11 @@ public static class Convolution
         g.Check(nameof(weight), weight.Length, g.WeightLength);
         g.Check(nameof(imagesGradient), imagesGradient.Length, g.ImagesLength);
         if (g.ImagesLength == 0) return;
+        if (g.Sparse(weight, SparseConvolution.ForwardDensity))
+        {
+            SparseConvolution.InputGradient(outputGradient, weight, imagesGradient, batch, inChannels, height, width, outChannels, kernel, padding);
+            return;
+        }
         // Wᵀ: taps × out, read from W [out × taps] transposed.
         var packed = t_packedWeights ??= new GemmPackedA();
         packed.Pack(Transpose.Yes, g.Taps, outChannels, weight, g.Taps);
@@ -166,6 +187,10 @@ public static class Convolution
         public long WeightLength => (long)OutChannels * Taps;
         public long ColumnsLength => (long)Taps * Spatial;
         public int Groups => (Batch + GroupSize - 1) / GroupSize;
+
+        /// <summary>Whether <paramref name="filter"/> (weights or a keep mask) is sparse enough for <see cref="SparseConvolution"/>, which needs stride 1.</summary>
+        public bool Sparse(ReadOnlySpan<float> filter, double density) =>
+            SparseConvolution.Supports(Kernel, Padding, Stride) && Spatial > 0 && SparseConvolution.Density(filter[..(int)WeightLength]) <= density;
 
         /// <summary>A 1×1 kernel with stride 1 and no padding reads the image itself as its column matrix.</summary>
         public bool ImageIsColumns => Kernel == 1 && Stride == 1 && Padding == 0;
