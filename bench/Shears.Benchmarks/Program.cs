@@ -6,7 +6,7 @@ namespace Shears.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project bench/Shears.Benchmarks -- --filter '*Gemm*'</c>
-/// (add <c>--job short</c> for a quick pass, <c>--layers [model] [batch]</c> for a per-layer training-step profile, <c>--sparse-conv [batch]</c> for where sparse convolution overtakes dense, or <c>--quick [name]</c> for a seconds-long GEMM table without
+/// (add <c>--job short</c> for a quick pass, <c>--layers [model] [batch]</c> for a per-layer training-step profile, <c>--sparse-conv [batch]</c> or <c>--sparse-linear [batch]</c> for where the sparse kernels overtake dense, or <c>--quick [name]</c> for a seconds-long GEMM table without
 /// BenchmarkDotNet that also reports GFLOP per CPU-second, robust on a shared machine). Prints the machine's peak before and after the run; the
 /// GFLOP/s and %Peak columns compare each result with it.
 /// </summary>
@@ -23,6 +23,9 @@ public static class Program
         int sparse = Array.IndexOf(args, "--sparse-conv");
         if (sparse >= 0)
             return SparseCrossover.Run(Console.Out, sparse + 1 < args.Length ? int.Parse(args[sparse + 1], System.Globalization.CultureInfo.InvariantCulture) : 128);
+        int sparseLinear = Array.IndexOf(args, "--sparse-linear");
+        if (sparseLinear >= 0)
+            return SparseCrossover.RunLinear(Console.Out, sparseLinear + 1 < args.Length ? int.Parse(args[sparseLinear + 1], System.Globalization.CultureInfo.InvariantCulture) : 128);
         int quick = Array.IndexOf(args, "--quick");
         if (quick >= 0)
             return QuickGemm.Run(machine, Console.Out, quick + 1 < args.Length ? args[quick + 1] : null);

@@ -41,9 +41,14 @@ public sealed class Linear : Layer
         return y;
     }
 
-    /// <summary>y[batch×out] = x[batch×in]·Wᵀ + b.</summary>
+    /// <summary>y[batch×out] = x[batch×in]·Wᵀ + b; a pruned W (at most <see cref="SparseLinear.ForwardDensity"/> nonzero) goes to <see cref="SparseLinear"/>.</summary>
     public static void Functional(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, int batch, int inputs, int outputs, Span<float> y)
     {
+        if (Density.Of(w[..(inputs * outputs)]) <= SparseLinear.ForwardDensity)
+        {
+            SparseLinear.Forward(x, w, b, batch, inputs, outputs, y);
+            return;
+        }
         Gemm.Multiply(Transpose.No, Transpose.Yes, batch, outputs, inputs, x, inputs, w, inputs, y, outputs);
         for (int r = 0; r < batch; r++)
         {
@@ -57,8 +62,11 @@ public sealed class Linear : Layer
         var x = _input ?? throw BackwardWithoutForward();
         int batch = x.Dim(0);
         var dy = outputGradient.ReadOnlySpan;
-        // dW[out×in] = dYᵀ·X
-        Gemm.Multiply(Transpose.Yes, Transpose.No, Outputs, Inputs, batch, dy, Outputs, x.ReadOnlySpan, Inputs, Weight.Gradient.Span, Inputs);
+        // dW[out×in] = dYᵀ·X, only where the mask keeps a connection once it keeps few
+        if (Weight.Mask is { } mask && Density.Of(mask.ReadOnlySpan) <= SparseLinear.GradientDensity)
+            SparseLinear.WeightGradient(dy, x.ReadOnlySpan, mask.ReadOnlySpan, batch, Inputs, Outputs, Weight.Gradient.Span);
+        else
+            Gemm.Multiply(Transpose.Yes, Transpose.No, Outputs, Inputs, batch, dy, Outputs, x.ReadOnlySpan, Inputs, Weight.Gradient.Span, Inputs);
         // db = column sums of dY
         var db = Bias.Gradient.Span;
         db.Clear();
@@ -66,7 +74,10 @@ public sealed class Linear : Layer
         if (!needInputGradient) return null;
         // dX[batch×in] = dY·W
         var dx = Tensor.Reuse(ref _inputGradient, batch, Inputs);
-        Gemm.Multiply(Transpose.No, Transpose.No, batch, Inputs, Outputs, dy, Outputs, Weight.Value.ReadOnlySpan, Inputs, dx.Span, Inputs);
+        if (Density.Of(Weight.Value.ReadOnlySpan) <= SparseLinear.GradientDensity)
+            SparseLinear.InputGradient(dy, Weight.Value.ReadOnlySpan, batch, Inputs, Outputs, dx.Span);
+        else
+            Gemm.Multiply(Transpose.No, Transpose.No, batch, Inputs, Outputs, dy, Outputs, Weight.Value.ReadOnlySpan, Inputs, dx.Span, Inputs);
         return dx;
     }
 }

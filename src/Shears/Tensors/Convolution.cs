@@ -190,7 +190,7 @@ public static class Convolution
 
         /// <summary>Whether <paramref name="filter"/> (weights or a keep mask) is sparse enough for <see cref="SparseConvolution"/>, which needs stride 1.</summary>
         public bool Sparse(ReadOnlySpan<float> filter, double density) =>
-            SparseConvolution.Supports(Kernel, Padding, Stride) && Spatial > 0 && SparseConvolution.Density(filter[..(int)WeightLength]) <= density;
+            SparseConvolution.Supports(Kernel, Padding, Stride) && Spatial > 0 && Density.Of(filter[..(int)WeightLength]) <= density;
 
         /// <summary>A 1×1 kernel with stride 1 and no padding reads the image itself as its column matrix.</summary>
         public bool ImageIsColumns => Kernel == 1 && Stride == 1 && Padding == 0;

@@ -42,15 +42,6 @@ public static class SparseConvolution
     /// <summary>Stride 1, and padding under the kernel size (the input gradient pads by k − 1 − p).</summary>
     public static bool Supports(int kernel, int padding, int stride) => stride == 1 && padding >= 0 && padding < kernel;
 
-    /// <summary>The fraction of entries that are not zero (mask ones, or a pruned weight's surviving values).</summary>
-    public static double Density(ReadOnlySpan<float> values)
-    {
-        if (values.IsEmpty) return 0;
-        int nonzero = 0;
-        foreach (float x in values) if (x != 0f) nonzero++;
-        return (double)nonzero / values.Length;
-    }
-
     /// <summary>output [batch, out, h', w'] = conv(images [batch, in, h, w], weight) + bias, over weight's nonzero taps.</summary>
     public static unsafe void Forward(
         ReadOnlySpan<float> images, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
@@ -322,7 +313,7 @@ public static class SparseConvolution
                         new Span<float>(y, plane).Fill(b);
                         continue;
                     }
-                    Accumulate(src, offset + start[c], value + start[c], count, acc, source.RunLength);
+                    SparseRuns.Accumulate(src, offset + start[c], value + start[c], count, acc, source.RunLength);
                     for (int r = 0; r < oh; r++)
                     {
                         var row = new Span<float>(y + r * ow, ow);
@@ -332,65 +323,6 @@ public static class SparseConvolution
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>acc[0, length) = Σ value[t] · src[offset[t] + q]: one chunk of vector registers at a time, through every tap.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Accumulate(float* src, int* offset, float* value, int count, float* acc, int length)
-    {
-        int q = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; q + 64 <= length; q += 64)
-            {
-                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (int t = 0; t < count; t++)
-                {
-                    float* p = src + offset[t] + q;
-                    var w = Vector512.Create(value[t]);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p), w, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 16), w, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 32), w, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 48), w, a3);
-                }
-                a0.Store(acc + q); a1.Store(acc + q + 16); a2.Store(acc + q + 32); a3.Store(acc + q + 48);
-            }
-            for (; q + 16 <= length; q += 16)
-            {
-                Vector512<float> a0 = default;
-                for (int t = 0; t < count; t++) a0 = Vector512.FusedMultiplyAdd(Vector512.Load(src + offset[t] + q), Vector512.Create(value[t]), a0);
-                a0.Store(acc + q);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; q + 32 <= length; q += 32)
-            {
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (int t = 0; t < count; t++)
-                {
-                    float* p = src + offset[t] + q;
-                    var w = Vector256.Create(value[t]);
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(p), w, a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 8), w, a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 16), w, a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 24), w, a3);
-                }
-                a0.Store(acc + q); a1.Store(acc + q + 8); a2.Store(acc + q + 16); a3.Store(acc + q + 24);
-            }
-            for (; q + 8 <= length; q += 8)
-            {
-                Vector256<float> a0 = default;
-                for (int t = 0; t < count; t++) a0 = Vector256.FusedMultiplyAdd(Vector256.Load(src + offset[t] + q), Vector256.Create(value[t]), a0);
-                a0.Store(acc + q);
-            }
-        }
-        for (; q < length; q++)
-        {
-            float a = 0;
-            for (int t = 0; t < count; t++) a = MathF.FusedMultiplyAdd(src[offset[t] + q], value[t], a);
-            acc[q] = a;
         }
     }
 

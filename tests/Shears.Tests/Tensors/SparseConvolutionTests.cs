@@ -122,8 +122,8 @@ public sealed class SparseConvolutionTests
         var dy = Values(rng, c.OutputLength);
         var (weight, keep) = SparseFilter(rng, c.WeightLength, 0.04);
         var bias = Values(rng, c.Out);
-        Assert.True(SparseConvolution.Density(weight) <= SparseConvolution.ForwardDensity);
-        Assert.True(SparseConvolution.Density(keep) <= SparseConvolution.WeightGradientDensity);
+        Assert.True(Density.Of(weight) <= SparseConvolution.ForwardDensity);
+        Assert.True(Density.Of(keep) <= SparseConvolution.WeightGradientDensity);
 
         float[] y = new float[c.OutputLength], dx = new float[c.ImagesLength], dw = new float[c.WeightLength], db = new float[c.Out];
         Convolution.Forward(x, weight, bias, y, c.Batch, c.In, c.H, c.W, c.Out, c.K, c.P, 1);
