@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using Shears.Models;
 using Shears.Nn;
+using Shears.Onnx;
 using Shears.Tensors;
 
 namespace Shears.Benchmarks;
 
 /// <summary>
-/// <c>--layers [model] [batch]</c>: where a training step's time goes, layer by layer. Runs forward and backward
+/// <c>--layers [model|file.onnx] [batch]</c>: where a training step's time goes, layer by layer. Runs forward and backward
 /// over a random batch for a couple of seconds and prints, per layer, the median milliseconds of its forward
 /// and its backward, and the share of the step. It is the "measure" in measure–predict–change–measure for
 /// the training loop; the optimizer step and data gathering are not included.
@@ -16,7 +17,8 @@ public static class LayerProfile
 {
     public static int Run(TextWriter output, string model, int batch)
     {
-        var net = ModelZoo.Create(model, seed: 1);
+        // A model file (a pruned one, say) is profiled with its weights and masks; a zoo name gets fresh weights.
+        var net = model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxImporter.Load(model) : ModelZoo.Create(model, seed: 1);
         var random = new Random(1);
         var input = new Tensor([batch, .. net.InputShape]);
         for (int i = 0; i < input.Length; i++) input.Data[i] = random.NextSingle();

@@ -132,12 +132,21 @@ public sealed class BudgetPruner
                     }
                     afterPruning ??= new AccuracyPair(attempt.Accuracy, _test is null ? null : Evaluate(_test));
 
+                    // Re-learning usually wins back most of what pruning cost; late in a run, when a round prunes
+                    // little, it can lose more than it wins. The better of the two networks goes on to the check.
+                    var asPruned = _o.AcceptAsPruned ? _model.Snapshot() : null;
                     _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.RelearnEpochs, _teacher), RelearnProgress(), _ct);
                     Report(PruningPhase.Check, $"Round {_round}: checking the re-learned network against the range");
                     double accuracy = Evaluate(_validation);
+                    bool keptAsPruned = _o.AcceptAsPruned && attempt.Accuracy > accuracy && AccuracyRange.Holds(attempt.Accuracy, _floor);
+                    if (keptAsPruned)
+                    {
+                        asPruned!.Restore(_model);
+                        accuracy = attempt.Accuracy;
+                    }
                     long kept = _model.Connections().Kept;
                     bool inside = AccuracyRange.Holds(accuracy, _floor);
-                    var outcome = inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack;
+                    var outcome = keptAsPruned ? RoundOutcome.AcceptedAsPruned : inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack;
                     int rescue = 0;
                     if (!inside && _o.RescueEpochs > 0)
                     {

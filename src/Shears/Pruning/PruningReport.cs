@@ -36,6 +36,12 @@ public enum RoundOutcome
     Rescued,
     /// <summary>Ended outside the range: the last network inside it was restored and the shares halved.</summary>
     SteppedBack,
+    /// <summary>
+    /// Re-learning lost validation accuracy that the network had just after pruning, and that network was inside
+    /// the range: it was accepted as pruned, without the re-learning (late rounds prune so little that the noise of
+    /// ten more epochs outweighs what they win back).
+    /// </summary>
+    AcceptedAsPruned,
     /// <summary>The allocation found nothing more to prune; the run stops.</summary>
     NoGain,
 }
@@ -63,7 +69,7 @@ public sealed record RoundReport(
     double Interpolation = 1,
     int RescueEpochs = 0)
 {
-    public bool Accepted => Outcome is RoundOutcome.Accepted or RoundOutcome.Rescued;
+    public bool Accepted => Outcome is RoundOutcome.Accepted or RoundOutcome.Rescued or RoundOutcome.AcceptedAsPruned;
     /// <summary>The step budget (<see cref="BudgetGiven"/>).</summary>
     public double StepBudget => BudgetGiven;
 }

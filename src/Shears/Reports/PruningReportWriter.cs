@@ -200,6 +200,7 @@ public static class PruningReportWriter
         RoundOutcome.Accepted => "accepted",
         RoundOutcome.Rescued => "accepted after rescue re-learning",
         RoundOutcome.SteppedBack => "stepped back",
+        RoundOutcome.AcceptedAsPruned => "accepted as pruned (re-learning lost accuracy)",
         RoundOutcome.NoGain => "nothing more to prune",
         _ => outcome.ToString(),
     };

@@ -151,7 +151,7 @@ public sealed class BudgetPrunerTests
             if (call == 1) afterRoundOne = m.Snapshot();
             if (call == 2) m.GetParameter("fc2.weight").Value.Span.Clear();
         });
-        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0, RescueEpochs = 0 };
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0, RescueEpochs = 0, AcceptAsPruned = false };
         var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, data.Test);
 
         Assert.Equal(2, relearner.Calls);
@@ -188,7 +188,7 @@ public sealed class BudgetPrunerTests
             if (call == 1) { pruned = w.ToArray(); w.Clear(); }
             if (call == 2) pruned!.CopyTo(w);
         });
-        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RescueEpochs = 3 };
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RescueEpochs = 3, AcceptAsPruned = false };
         var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
 
         Assert.Equal(2, relearner.Calls);
@@ -204,13 +204,45 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_round_whose_re_learning_loses_accuracy_is_accepted_as_pruned_when_that_is_inside_the_range()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var data = PruningTestSupport.Mnist;
+        ModelState? asPruned = null;
+        // The round's "re-learning" wrecks the output layer; the network as pruned (a 1-point step inside a
+        // 2-point range) is what the round keeps.
+        var relearner = new ScriptedRelearner((call, m) =>
+        {
+            asPruned = m.Snapshot();
+            m.GetParameter("fc2.weight").Value.Span.Clear();
+        });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RescueEpochs = 2, StepBudget = 1.0 };
+        var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
+
+        Assert.Equal(1, relearner.Calls);   // no rescue: the round was inside the range without one
+        var round = Assert.Single(report.Rounds);
+        Assert.Equal(RoundOutcome.AcceptedAsPruned, round.Outcome);
+        Assert.True(round.Accepted);
+        Assert.Equal(round.ValidationBeforeRelearn, round.ValidationAfterRelearn);
+        Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
+        Assert.Equal(round.ValidationBeforeRelearn, report.Pruned.ValidationAccuracy);
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, report.Range.MinAccuracy));
+        foreach (var p in model.Parameters) Assert.Equal(asPruned!.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
+
+        // Asked to re-learn every round, as the paper does, the same round ends outside the range and is stepped back.
+        var strict = new BudgetPruner(options with { AcceptAsPruned = false, RescueEpochs = 0 }, new ScriptedRelearner((_, m) => m.GetParameter("fc2.weight").Value.Span.Clear()))
+            .Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
+        Assert.Equal(RoundOutcome.SteppedBack, Assert.Single(strict.Rounds).Outcome);
+    }
+
+    [Fact]
     public void A_round_the_rescue_cannot_bring_back_is_stepped_back()
     {
         var model = PruningTestSupport.TrainedSmall();
         var original = model.Snapshot();
         var data = PruningTestSupport.Mnist;
         var relearner = new ScriptedRelearner((call, m) => m.GetParameter("fc2.weight").Value.Span.Clear());
-        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RescueEpochs = 2 };
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, RescueEpochs = 2, AcceptAsPruned = false };
         var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
 
         Assert.Equal(2, relearner.Calls);
@@ -247,7 +279,7 @@ public sealed class BudgetPrunerTests
             if (call == 1) { saved = w.ToArray(); w.Clear(); }
             if (call == 2) saved!.CopyTo(w);
         });
-        new BudgetPruner(options with { RelearnEpochs = 0, Rounds = 1, RescueEpochs = 1 }, rescuing)
+        new BudgetPruner(options with { RelearnEpochs = 0, Rounds = 1, RescueEpochs = 1, AcceptAsPruned = false }, rescuing)
             .Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
         Assert.Equal([0, 1], rescuing.Epochs);
         Assert.NotNull(rescuing.Options[1].Distillation);
@@ -291,7 +323,7 @@ public sealed class BudgetPrunerTests
         var model = PruningTestSupport.TrainedSmall();
         var data = PruningTestSupport.Mnist;
         var relearner = new ScriptedRelearner((call, m) => { if (call == 1) m.GetParameter("fc2.weight").Value.Span.Clear(); });
-        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { Rounds = 2, RefinePasses = 0, RescueEpochs = 0 };
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { Rounds = 2, RefinePasses = 0, RescueEpochs = 0, AcceptAsPruned = false };
         var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
 
         Assert.Equal(RoundOutcome.SteppedBack, report.Rounds[0].Outcome);
