@@ -121,19 +121,12 @@ public sealed class BudgetPruner
                     // the true floor decides, and a step back halves it.
                     double step = _o.StepBudgetFor(available) * steps.Factor;
                     var attempt = PruneWithin(step);
-                    // After a step back the halved steps can shrink until a round prunes a handful of connections and
-                    // still pays for a full re-learning (CNN-3 spent its last three rounds, 90 s, pruning 9, 1 and 1).
-                    // Such a step counts as finding nothing, so the step grows back or the run ends.
-                    bool tooLittle = attempt is not null && steps.Factor < 1
-                        && keptBefore - _model.Connections().Kept < Math.Max(1, _o.MinRoundGain * keptBefore);
-                    if (attempt is null || tooLittle)
+                    if (attempt is null)
                     {
                         _lastGood.Restore(_model);
                         _rounds.Add(new RoundReport(_round, keptBefore, keptBefore, _lastGoodAccuracy, _lastGoodAccuracy, _lastGoodAccuracy,
                             RoundOutcome.NoGain, available, step, 0, 0, roundClock.Elapsed.TotalSeconds, 0));
-                        Report(PruningPhase.Check, tooLittle
-                            ? $"Round {_round}: the step budget prunes too little to be worth re-learning"
-                            : $"Round {_round}: nothing more to prune within the step budget", _lastGoodAccuracy);
+                        Report(PruningPhase.Check, $"Round {_round}: nothing more to prune within the step budget", _lastGoodAccuracy);
                         if (!steps.NothingToPrune()) break;
                         continue;
                     }

@@ -42,7 +42,7 @@ public enum RoundOutcome
     /// ten more epochs outweighs what they win back).
     /// </summary>
     AcceptedAsPruned,
-    /// <summary>The allocation found nothing more to prune within the step (or, after a step back, less than <see cref="PruningOptions.MinRoundGain"/> of the connections): no re-learning; the step grows back or the run stops.</summary>
+    /// <summary>The allocation found nothing more to prune; the run stops.</summary>
     NoGain,
 }
 

@@ -113,7 +113,7 @@ public sealed class ReproduceCliTests : IDisposable
         var fcn2Iso = Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: false).Options(new Shears.Pruning.AccuracyRange(null, 0.2), Shears.Pruning.AllocationKind.Sensitivity, seed: 2);
         Assert.Equal(50, fcn2Iso.Rounds);
         var cnn3 = Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).Options(range, Shears.Pruning.AllocationKind.Sensitivity, 1);
-        Assert.Equal(30, cnn3.Rounds);
+        Assert.Equal(25, cnn3.Rounds);
         Assert.Equal(8, cnn3.MaxStepBacks);
         Assert.Equal(4, cnn3.RelearnEpochs);
         Assert.Equal(cnn3.RelearnEpochs, cnn3.RescueEpochs);

@@ -1,3 +1,4 @@
+using Shears.Tensors;
 using Shears.Nn;
 using static Shears.Tests.Nn.NnTestSupport;
 
@@ -90,6 +91,40 @@ public class Conv2dTests
     {
         var rng = new Random(9);
         CheckParameterGradientsWithoutInputGradient(Random(3, 5, 3, 1, 2, rng), [2, 3, 9, 7], rng);
+    }
+
+    [Fact]
+    public void A_pruned_conv2d_runs_on_the_sparse_kernels_and_its_pruned_weights_get_no_gradient()
+    {
+        const int batch = 5, inC = 8, outC = 12, size = 9;
+        var rng = new Random(21);
+        float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var layer = new Conv2d("conv", inC, outC, kernel: 3, padding: 1);
+        Values(layer.Weight.Count).CopyTo(layer.Weight.Value.Span);
+        Values(outC).CopyTo(layer.Bias.Value.Span);
+        var keep = Enumerable.Range(0, layer.Weight.Count).Select(_ => rng.NextDouble() < 0.05 ? 1f : 0f).ToArray();
+        layer.Weight.SetMask(new Tensor(keep, outC, inC, 3, 3));
+        var x = new Tensor(Values(batch * inC * size * size), batch, inC, size, size);
+        var dy = new Tensor(Values(batch * outC * size * size), batch, outC, size, size);
+
+        var y = layer.Forward(x, training: true).ReadOnlySpan.ToArray();
+        var dx = layer.Backward(dy, needInputGradient: true)!.ReadOnlySpan.ToArray();
+
+        var w = layer.Weight.Value.ReadOnlySpan;
+        float[] ey = new float[y.Length], edx = new float[dx.Length], edw = new float[layer.Weight.Count], edb = new float[outC];
+        SparseConvolution.Forward(x.ReadOnlySpan, w, layer.Bias.Value.ReadOnlySpan, ey, batch, inC, size, size, outC, 3, 1);
+        SparseConvolution.InputGradient(dy.ReadOnlySpan, w, edx, batch, inC, size, size, outC, 3, 1);
+        SparseConvolution.WeightGradient(x.ReadOnlySpan, dy.ReadOnlySpan, keep, edw, edb, batch, inC, size, size, outC, 3, 1);
+        Assert.Equal(ey, y);
+        Assert.Equal(edx, dx);
+        Assert.Equal(edw, layer.Weight.Gradient.ReadOnlySpan.ToArray());
+        Assert.Equal(edb, layer.Bias.Gradient.ReadOnlySpan.ToArray());
+        for (int i = 0; i < keep.Length; i++)
+            if (keep[i] == 0) Assert.Equal(0f, layer.Weight.Gradient.ReadOnlySpan[i]);
+        // And the sparse result is the convolution: against the double reference.
+        var expected = Reference(x.ReadOnlySpan.ToArray().Select(v => (double)v).ToArray(),
+            w.ToArray().Select(v => (double)v).ToArray(), layer.Bias.Value.ReadOnlySpan.ToArray().Select(v => (double)v).ToArray(), batch, inC, outC, size, size, 3, 1, 1);
+        Shears.Tests.TestSupport.Tolerance.AssertClose(y, expected, atol: 1e-5, rtol: 1e-5);
     }
 
     [Fact]

@@ -38,35 +38,14 @@ public sealed class StepControlTests
         var steps = new StepControl(Options);
         Assert.False(steps.NothingToPrune()); // the full step found nothing: done
 
-        // Stepped back at 1 and at 0.5, then accepted at 0.25: the failures are forgotten, and the step grows back.
         steps = new StepControl(Options);
         steps.SteppedBack();
         steps.SteppedBack();
-        Assert.True(steps.Accepted(1000, 900));
-        Assert.Equal(0.25, steps.Factor);
         Assert.True(steps.NothingToPrune());
         Assert.Equal(0.5, steps.Factor);
         Assert.True(steps.NothingToPrune());
         Assert.Equal(1, steps.Factor);
         Assert.False(steps.NothingToPrune());
-    }
-
-    [Fact]
-    public void A_step_that_prunes_nothing_does_not_grow_back_to_one_that_failed_since_the_last_accepted_round()
-    {
-        var steps = new StepControl(Options with { MaxStepBacks = 10 });
-        Assert.True(steps.Accepted(1000, 900));   // factor 1
-        Assert.True(steps.SteppedBack());         // 1 failed: 0.5
-        Assert.True(steps.SteppedBack());         // 0.5 failed: 0.25
-        Assert.False(steps.NothingToPrune());     // 0.5 already failed: the run ends rather than repeat it
-        Assert.Equal(0.25, steps.Factor);
-
-        steps = new StepControl(Options with { MaxStepBacks = 10 });
-        Assert.True(steps.SteppedBack());         // 1 failed: 0.5
-        Assert.True(steps.SteppedBack());         // 0.5 failed: 0.25
-        Assert.True(steps.Accepted(1000, 900));   // 0.25 accepted, failures forgotten
-        Assert.True(steps.SteppedBack());         // 0.25 failed: 0.125
-        Assert.False(steps.NothingToPrune());   // back to 0.25 would repeat the failure
     }
 
     [Fact]
