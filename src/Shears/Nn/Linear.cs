@@ -41,10 +41,10 @@ public sealed class Linear : Layer
         return y;
     }
 
-    /// <summary>y[batch×out] = x[batch×in]·Wᵀ + b; a pruned W (at most <see cref="SparseLinear.ForwardDensity"/> nonzero) goes to <see cref="SparseLinear"/>.</summary>
+    /// <summary>y[batch×out] = x[batch×in]·Wᵀ + b; a pruned W goes to <see cref="SparseLinear"/> where that pays (<see cref="SparseLinear.Pays"/>).</summary>
     public static void Functional(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, int batch, int inputs, int outputs, Span<float> y)
     {
-        if (Density.Of(w[..(inputs * outputs)]) <= SparseLinear.ForwardDensity)
+        if (SparseLinear.Pays(inputs, outputs, Density.CountNonzero(w[..(inputs * outputs)]), gradient: false))
         {
             SparseLinear.Forward(x, w, b, batch, inputs, outputs, y);
             return;
@@ -63,7 +63,7 @@ public sealed class Linear : Layer
         int batch = x.Dim(0);
         var dy = outputGradient.ReadOnlySpan;
         // dW[out×in] = dYᵀ·X, only where the mask keeps a connection once it keeps few
-        if (Weight.Mask is { } mask && Density.Of(mask.ReadOnlySpan) <= SparseLinear.GradientDensity)
+        if (Weight.Mask is { } mask && SparseLinear.Pays(Inputs, Outputs, Density.CountNonzero(mask.ReadOnlySpan), gradient: true))
             SparseLinear.WeightGradient(dy, x.ReadOnlySpan, mask.ReadOnlySpan, batch, Inputs, Outputs, Weight.Gradient.Span);
         else
             Gemm.Multiply(Transpose.Yes, Transpose.No, Outputs, Inputs, batch, dy, Outputs, x.ReadOnlySpan, Inputs, Weight.Gradient.Span, Inputs);
@@ -74,7 +74,7 @@ public sealed class Linear : Layer
         if (!needInputGradient) return null;
         // dX[batch×in] = dY·W
         var dx = Tensor.Reuse(ref _inputGradient, batch, Inputs);
-        if (Density.Of(Weight.Value.ReadOnlySpan) <= SparseLinear.GradientDensity)
+        if (SparseLinear.Pays(Inputs, Outputs, Density.CountNonzero(Weight.Value.ReadOnlySpan), gradient: true))
             SparseLinear.InputGradient(dy, Weight.Value.ReadOnlySpan, batch, Inputs, Outputs, dx.Span);
         else
             Gemm.Multiply(Transpose.No, Transpose.No, batch, Inputs, Outputs, dy, Outputs, Weight.Value.ReadOnlySpan, Inputs, dx.Span, Inputs);

@@ -19,13 +19,19 @@ namespace Shears.Tensors;
 public static class SparseLinear
 {
     /// <summary>
-    /// Densities at or below which these kernels beat the dense GEMMs: the forward pass, and the two gradients.
-    /// The dense GEMMs run near peak at FCN-2's fc1 shape and the two transposes cost a fixed 0.06–0.08 ms, so the
-    /// margin is thin: at batch 128 on two cores (`dotnet run -c Release --project bench/Shears.Benchmarks --
-    /// --sparse-linear`), forward takes 0.53× the dense time at 1%, 0.62× at 2%, 0.88× at 5% and 1.32× at 10%;
-    /// the gradients 0.64–0.70× at 1%, 0.73–0.82× at 2% and 1.10–1.15× at 5%.
+    /// Whether the sparse kernels beat the dense GEMMs for a layer with <paramref name="nonzeros"/> weights, from a
+    /// cost model fitted to `dotnet run -c Release --project bench/Shears.Benchmarks -- --sparse-linear` (FCN-2's
+    /// fc1, batch 128, two cores): the two transposes cost about 0.5 ns per float of a batch row of inputs and
+    /// outputs, each kept weight about 0.04 ns per image, and the dense GEMM about 0.005 ns per weight and image.
+    /// The transposes do not depend on the density, so a layer with few outputs never pays: CNN-3's fc (3,136 → 10)
+    /// at 2% ran 5.8× slower sparse than dense. fc1 measured 0.53× the dense time at 1% and 0.88× at 5% forward,
+    /// 0.64–0.82× at 1–2% and 1.10–1.15× at 5% for the gradients, hence a stricter margin for those.
     /// </summary>
-    public const double ForwardDensity = 0.05, GradientDensity = 0.03;
+    public static bool Pays(int inputs, int outputs, int nonzeros, bool gradient)
+    {
+        double sparse = 0.5 * (inputs + outputs) + 0.0375 * nonzeros, dense = 0.005 * inputs * (double)outputs;
+        return sparse < (gradient ? 0.75 : 0.9) * dense;
+    }
 
     private const int RowsPerPartition = 16;
 

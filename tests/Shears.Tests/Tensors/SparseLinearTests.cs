@@ -76,14 +76,14 @@ public sealed class SparseLinearTests
     [Fact]
     public void Linear_takes_the_sparse_path_for_a_pruned_layer_and_holds_its_mask()
     {
-        const int batch = 23, inputs = 50, outputs = 30;
+        const int batch = 23, inputs = 784, outputs = 300;
         var rng = new Random(11);
         var layer = new Linear("fc", inputs, outputs);
         Values(rng, inputs * outputs).CopyTo(layer.Weight.Value.Span);
         Values(rng, outputs).CopyTo(layer.Bias.Value.Span);
-        var (_, keep) = Pruned(rng, inputs * outputs, 0.02);
+        var (_, keep) = Pruned(rng, inputs * outputs, 0.01);
         layer.Weight.SetMask(new Tensor(keep, outputs, inputs));
-        Assert.True(Density.Of(layer.Weight.Value.ReadOnlySpan) <= SparseLinear.GradientDensity);
+        Assert.True(SparseLinear.Pays(inputs, outputs, Density.CountNonzero(layer.Weight.Value.ReadOnlySpan), gradient: true));
         var x = new Tensor(Values(rng, batch * inputs), batch, inputs);
         var dy = new Tensor(Values(rng, batch * outputs), batch, outputs);
 
@@ -120,6 +120,17 @@ public sealed class SparseLinearTests
         Assert.Equal(all.Item1, one.Item1);
         Assert.Equal(all.Item2, one.Item2);
         Assert.Equal(all.Item3, one.Item3);
+    }
+
+    [Fact]
+    public void The_sparse_path_pays_for_a_wide_pruned_layer_but_not_for_a_dense_one_or_one_with_few_outputs()
+    {
+        Assert.True(SparseLinear.Pays(784, 300, 784 * 300 / 100, gradient: false));       // FCN-2's fc1 at 1%
+        Assert.True(SparseLinear.Pays(784, 300, 784 * 300 / 100, gradient: true));
+        Assert.False(SparseLinear.Pays(784, 300, 784 * 300 / 5, gradient: false));        // at 20%
+        Assert.False(SparseLinear.Pays(3136, 10, 3136 * 10 / 50, gradient: false));       // CNN-3's fc at 2%
+        Assert.False(SparseLinear.Pays(784, 300, 784 * 300 * 4 / 100, gradient: true));   // 4%: forward only
+        Assert.True(SparseLinear.Pays(784, 300, 784 * 300 * 4 / 100, gradient: false));
     }
 
     [Fact]
