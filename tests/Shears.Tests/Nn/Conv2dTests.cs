@@ -6,6 +6,38 @@ namespace Shears.Tests.Nn;
 
 public class Conv2dTests
 {
+    /// <summary>
+    /// The gradients of the convolution in double: dW (only where <paramref name="keep"/> is nonzero, when given), db
+    /// and dX, from the output gradient dy.
+    /// </summary>
+    internal static (double[] Dw, double[] Db, double[] Dx) ReferenceGradients(float[] x, float[] weight, float[] dy, float[]? keep,
+        int batch, int inChannels, int outChannels, int h, int w, int k, int padding, int stride)
+    {
+        int oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * padding - k) / stride + 1;
+        var dw = new double[weight.Length];
+        var db = new double[outChannels];
+        var dx = new double[x.Length];
+        for (int n = 0; n < batch; n++)
+            for (int o = 0; o < outChannels; o++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                    {
+                        double g = dy[((n * outChannels + o) * oh + i) * ow + j];
+                        db[o] += g;
+                        for (int c = 0; c < inChannels; c++)
+                            for (int ky = 0; ky < k; ky++)
+                                for (int kx = 0; kx < k; kx++)
+                                {
+                                    int yy = i * stride + ky - padding, xx = j * stride + kx - padding;
+                                    if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+                                    int wi = ((o * inChannels + c) * k + ky) * k + kx, xi = ((n * inChannels + c) * h + yy) * w + xx;
+                                    if (keep is null || keep[wi] != 0) dw[wi] += g * x[xi];
+                                    dx[xi] += g * weight[wi];
+                                }
+                    }
+        return (dw, db, dx);
+    }
+
     /// <summary>y[n, o, i, j] = b[o] + Σ W[o, c, ky, kx]·x[n, c, i·s + ky − p, j·s + kx − p], zero outside the image.</summary>
     internal static double[] Reference(double[] x, double[] weight, double[] bias, int batch, int inChannels, int outChannels,
         int h, int w, int k, int padding, int stride)

@@ -63,27 +63,7 @@ public sealed class ConvolutionTests
         Convolution.WeightGradient(x, dy, dw, db, batch, inC, h, w, outC, k, p, s);
         Convolution.InputGradient(dy, weight, dx, batch, inC, h, w, outC, k, p, s);
 
-        var edw = new double[dw.Length];
-        var edb = new double[outC];
-        var edx = new double[dx.Length];
-        for (int n = 0; n < batch; n++)
-            for (int o = 0; o < outC; o++)
-                for (int i = 0; i < c.OutH; i++)
-                    for (int j = 0; j < c.OutW; j++)
-                    {
-                        double g = dy[((n * outC + o) * c.OutH + i) * c.OutW + j];
-                        edb[o] += g;
-                        for (int ci = 0; ci < inC; ci++)
-                            for (int ky = 0; ky < k; ky++)
-                                for (int kx = 0; kx < k; kx++)
-                                {
-                                    int yy = i * s + ky - p, xx = j * s + kx - p;
-                                    if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-                                    int wi = ((o * inC + ci) * k + ky) * k + kx, xi = ((n * inC + ci) * h + yy) * w + xx;
-                                    edw[wi] += g * x[xi];
-                                    edx[xi] += g * weight[wi];
-                                }
-                    }
+        var (edw, edb, edx) = Conv2dTests.ReferenceGradients(x, weight, dy, null, batch, inC, outC, h, w, k, p, s);
         Tolerance.AssertClose(dw, edw, atol: 1e-4, rtol: 1e-5);
         Tolerance.AssertClose(db, edb, atol: 1e-4, rtol: 1e-5);
         Tolerance.AssertClose(dx, edx, atol: 1e-5, rtol: 1e-5);
