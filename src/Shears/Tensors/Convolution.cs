@@ -173,10 +173,7 @@ public static class Convolution
             return g;
         }
 
-        public void Check(string name, int length, long need)
-        {
-            if (length < need) ThrowHelper.TooShort(name, length, need);
-        }
+        public void Check(string name, int length, long need) => ThrowHelper.IfTooShort(name, length, need);
 
         public int Taps => InChannels * Kernel * Kernel;
         public int Spatial => OutH * OutW;

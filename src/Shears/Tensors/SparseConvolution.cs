@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Shears.Tensors;
 
@@ -48,10 +46,10 @@ public static class SparseConvolution
         int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding)
     {
         var g = Geometry.Create(batch, inChannels, height, width, outChannels, kernel, padding);
-        Check(nameof(images), images.Length, g.ImagesLength);
-        Check(nameof(weight), weight.Length, g.WeightLength);
-        Check(nameof(bias), bias.Length, outChannels);
-        Check(nameof(output), output.Length, g.OutputLength);
+        ThrowHelper.IfTooShort(nameof(images), images.Length, g.ImagesLength);
+        ThrowHelper.IfTooShort(nameof(weight), weight.Length, g.WeightLength);
+        ThrowHelper.IfTooShort(nameof(bias), bias.Length, outChannels);
+        ThrowHelper.IfTooShort(nameof(output), output.Length, g.OutputLength);
         if (g.OutputLength == 0) return;
         var source = new Padded(inChannels, height, width, padding, kernel);
         var taps = t_taps ??= new TapList();
@@ -71,9 +69,9 @@ public static class SparseConvolution
         int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding)
     {
         var g = Geometry.Create(batch, inChannels, height, width, outChannels, kernel, padding);
-        Check(nameof(outputGradient), outputGradient.Length, g.OutputLength);
-        Check(nameof(weight), weight.Length, g.WeightLength);
-        Check(nameof(imagesGradient), imagesGradient.Length, g.ImagesLength);
+        ThrowHelper.IfTooShort(nameof(outputGradient), outputGradient.Length, g.OutputLength);
+        ThrowHelper.IfTooShort(nameof(weight), weight.Length, g.WeightLength);
+        ThrowHelper.IfTooShort(nameof(imagesGradient), imagesGradient.Length, g.ImagesLength);
         if (g.ImagesLength == 0) return;
         // The output gradient padded by k − 1 − p, correlated with the flipped filter, has the input's size.
         var source = new Padded(outChannels, g.OutH, g.OutW, kernel - 1 - padding, kernel);
@@ -97,11 +95,11 @@ public static class SparseConvolution
         int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding)
     {
         var g = Geometry.Create(batch, inChannels, height, width, outChannels, kernel, padding);
-        Check(nameof(images), images.Length, g.ImagesLength);
-        Check(nameof(outputGradient), outputGradient.Length, g.OutputLength);
-        Check(nameof(keep), keep.Length, g.WeightLength);
-        Check(nameof(weightGradient), weightGradient.Length, g.WeightLength);
-        Check(nameof(biasGradient), biasGradient.Length, outChannels);
+        ThrowHelper.IfTooShort(nameof(images), images.Length, g.ImagesLength);
+        ThrowHelper.IfTooShort(nameof(outputGradient), outputGradient.Length, g.OutputLength);
+        ThrowHelper.IfTooShort(nameof(keep), keep.Length, g.WeightLength);
+        ThrowHelper.IfTooShort(nameof(weightGradient), weightGradient.Length, g.WeightLength);
+        ThrowHelper.IfTooShort(nameof(biasGradient), biasGradient.Length, outChannels);
         int weights = (int)g.WeightLength, groups = Groups(batch);
         var dw = weightGradient[..weights];
         dw.Clear();
@@ -144,18 +142,6 @@ public static class SparseConvolution
     }
 
     private static int Groups(int batch) => (batch + Convolution.GroupSize - 1) / Convolution.GroupSize;
-
-    private static void Check(string name, int length, long need)
-    {
-        if (length < need) ThrowHelper.TooShort(name, length, need);
-    }
-
-    /// <summary>This thread's scratch, grown as needed; pinned (allocated on the pinned heap), so kernels hold raw pointers into it.</summary>
-    private static unsafe float* Scratch(ref float[]? cache, long length)
-    {
-        if (cache is null || cache.Length < length) cache = GC.AllocateUninitializedArray<float>((int)length, pinned: true);
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(cache));
-    }
 
     private readonly struct Geometry
     {
@@ -297,8 +283,8 @@ public static class SparseConvolution
         public void Execute(int partition)
         {
             int first = partition * Convolution.GroupSize, end = Math.Min(batch, first + Convolution.GroupSize);
-            float* src = Scratch(ref t_padded, source.BufferLength);
-            float* acc = Scratch(ref t_accumulator, source.RunLength);
+            float* src = SparseRuns.PinnedScratch(ref t_padded, source.BufferLength);
+            float* acc = SparseRuns.PinnedScratch(ref t_accumulator, source.RunLength);
             int oh = source.OutH, ow = source.OutW, pw = source.PaddedWidth, plane = oh * ow;
             for (int n = first; n < end; n++)
             {
@@ -334,8 +320,8 @@ public static class SparseConvolution
         {
             int first = partition * Convolution.GroupSize, end = Math.Min(batch, first + Convolution.GroupSize);
             int oh = g.OutH, ow = g.OutW, pw = source.PaddedWidth, plane = oh * ow, run = oh * pw;
-            float* x = Scratch(ref t_padded, source.BufferLength);
-            float* d = Scratch(ref t_accumulator, (long)g.OutChannels * run);
+            float* x = SparseRuns.PinnedScratch(ref t_padded, source.BufferLength);
+            float* d = SparseRuns.PinnedScratch(ref t_accumulator, (long)g.OutChannels * run);
             float* dw = partials + (long)partition * kept;
             double* db = biasPartials + (long)partition * g.OutChannels;
             for (int t = 0; t < kept; t++) dw[t] = 0;

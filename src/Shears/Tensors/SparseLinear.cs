@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Shears.Tensors;
 
@@ -42,13 +41,13 @@ public static class SparseLinear
     public static unsafe void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int batch, int inputs, int outputs, Span<float> y)
     {
         Check(batch, inputs, outputs);
-        Need(nameof(x), x.Length, (long)batch * inputs);
-        Need(nameof(weight), weight.Length, (long)outputs * inputs);
-        Need(nameof(bias), bias.Length, outputs);
-        Need(nameof(y), y.Length, (long)batch * outputs);
+        ThrowHelper.IfTooShort(nameof(x), x.Length, (long)batch * inputs);
+        ThrowHelper.IfTooShort(nameof(weight), weight.Length, (long)outputs * inputs);
+        ThrowHelper.IfTooShort(nameof(bias), bias.Length, outputs);
+        ThrowHelper.IfTooShort(nameof(y), y.Length, (long)batch * outputs);
         if (batch == 0) return;
         int stride = Stride(batch);
-        float* xt = Scratch(ref t_source, (long)inputs * stride);
+        float* xt = SparseRuns.PinnedScratch(ref t_source, (long)inputs * stride);
         Transpose(x, batch, inputs, xt, stride);
         // Kept entries in row order: row o's run of taps reads rows i of xᵀ.
         int count = Kept(weight[..(outputs * inputs)], out int[] indices);
@@ -62,7 +61,7 @@ public static class SparseLinear
             offsets[t] = indices[t] % inputs * stride;
             values[t] = weight[indices[t]];
         }
-        float* yt = Scratch(ref t_result, (long)outputs * stride);
+        float* yt = SparseRuns.PinnedScratch(ref t_result, (long)outputs * stride);
         Rows(xt, starts, offsets, values, yt, outputs, stride);
         fixed (float* b = bias)
             TransposeBack(yt, stride, batch, outputs, y, b);
@@ -72,12 +71,12 @@ public static class SparseLinear
     public static unsafe void InputGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> weight, int batch, int inputs, int outputs, Span<float> dx)
     {
         Check(batch, inputs, outputs);
-        Need(nameof(dy), dy.Length, (long)batch * outputs);
-        Need(nameof(weight), weight.Length, (long)outputs * inputs);
-        Need(nameof(dx), dx.Length, (long)batch * inputs);
+        ThrowHelper.IfTooShort(nameof(dy), dy.Length, (long)batch * outputs);
+        ThrowHelper.IfTooShort(nameof(weight), weight.Length, (long)outputs * inputs);
+        ThrowHelper.IfTooShort(nameof(dx), dx.Length, (long)batch * inputs);
         if (batch == 0) return;
         int stride = Stride(batch);
-        float* dyt = Scratch(ref t_source, (long)outputs * stride);
+        float* dyt = SparseRuns.PinnedScratch(ref t_source, (long)outputs * stride);
         Transpose(dy, batch, outputs, dyt, stride);
         // Kept entries sorted by input (column) with a counting sort: input i's run of taps reads rows o of dYᵀ.
         int count = Kept(weight[..(outputs * inputs)], out int[] indices);
@@ -93,7 +92,7 @@ public static class SparseLinear
             offsets[at] = j / inputs * stride;
             values[at] = weight[j];
         }
-        float* dxt = Scratch(ref t_result, (long)inputs * stride);
+        float* dxt = SparseRuns.PinnedScratch(ref t_result, (long)inputs * stride);
         Rows(dyt, starts, offsets, values, dxt, inputs, stride);
         TransposeBack(dxt, stride, batch, inputs, dx, null);
     }
@@ -102,16 +101,16 @@ public static class SparseLinear
     public static unsafe void WeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> keep, int batch, int inputs, int outputs, Span<float> dw)
     {
         Check(batch, inputs, outputs);
-        Need(nameof(dy), dy.Length, (long)batch * outputs);
-        Need(nameof(x), x.Length, (long)batch * inputs);
-        Need(nameof(keep), keep.Length, (long)outputs * inputs);
-        Need(nameof(dw), dw.Length, (long)outputs * inputs);
+        ThrowHelper.IfTooShort(nameof(dy), dy.Length, (long)batch * outputs);
+        ThrowHelper.IfTooShort(nameof(x), x.Length, (long)batch * inputs);
+        ThrowHelper.IfTooShort(nameof(keep), keep.Length, (long)outputs * inputs);
+        ThrowHelper.IfTooShort(nameof(dw), dw.Length, (long)outputs * inputs);
         int weights = outputs * inputs;
         dw[..weights].Clear();
         if (batch == 0) return;
         int stride = Stride(batch);
-        float* xt = Scratch(ref t_source, (long)inputs * stride);
-        float* dyt = Scratch(ref t_result, (long)outputs * stride);
+        float* xt = SparseRuns.PinnedScratch(ref t_source, (long)inputs * stride);
+        float* dyt = SparseRuns.PinnedScratch(ref t_result, (long)outputs * stride);
         Transpose(x, batch, inputs, xt, stride);
         Transpose(dy, batch, outputs, dyt, stride);
         int count = Kept(keep[..weights], out int[] indices);
@@ -128,31 +127,18 @@ public static class SparseLinear
         if ((long)inputs * outputs > Array.MaxLength) ThrowHelper.TooLarge("The weight matrix", (long)inputs * outputs);
     }
 
-    private static void Need(string name, int length, long need)
-    {
-        if (length < need) ThrowHelper.TooShort(name, length, need);
-    }
-
     /// <summary>A transposed row's length: the batch rounded up to a whole 512-bit vector.</summary>
     private static int Stride(int batch) => (batch + 15) & ~15;
 
     private static int Kept(ReadOnlySpan<float> values, out int[] indices)
     {
         indices = Ints(ref t_indices, values.Length);
-        return SparseRuns.NonzeroIndices(values, indices);
+        return Density.NonzeroIndices(values, indices);
     }
 
     private static int[] Ints(ref int[]? cache, int length) => cache is not null && cache.Length >= length ? cache : cache = new int[Math.Max(1, length)];
 
     private static float[] Floats(ref float[]? cache, int length) => cache is not null && cache.Length >= length ? cache : cache = new float[Math.Max(1, length)];
-
-    /// <summary>This thread's scratch, grown as needed; pinned, so kernels hold raw pointers into it.</summary>
-    private static unsafe float* Scratch(ref float[]? cache, long length)
-    {
-        if (length > Array.MaxLength) ThrowHelper.TooLarge("A transposed batch", length);
-        if (cache is null || cache.Length < length) cache = GC.AllocateUninitializedArray<float>((int)Math.Max(1, length), pinned: true);
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(cache));
-    }
 
     /// <summary>dst [cols, stride] = src [rows, cols]ᵀ, the padding columns rows..stride zero.</summary>
     private static unsafe void Transpose(ReadOnlySpan<float> src, int rows, int cols, float* dst, int stride)

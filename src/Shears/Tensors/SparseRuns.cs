@@ -1,5 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Shears.Tensors;
@@ -72,30 +72,13 @@ internal static class SparseRuns
 
 
     /// <summary>
-    /// Writes the positions of <paramref name="values"/>' nonzero entries (NaN counts as nonzero), in order, to
-    /// <paramref name="indices"/> and returns how many. A vector compare skips runs of zeros 16 (or 8) at a time.
+    /// This thread's scratch in <paramref name="cache"/>, grown as needed. It is allocated on the pinned heap, so
+    /// the kernels and their parallel partitions can hold raw pointers into it without a fixed block.
     /// </summary>
-    public static int NonzeroIndices(ReadOnlySpan<float> values, Span<int> indices)
+    public static unsafe float* PinnedScratch(ref float[]? cache, long length)
     {
-        int n = 0, j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j + 16 <= values.Length; j += 16)
-            {
-                uint bits = (uint)~Vector512.Equals(Vector512.Create(values.Slice(j, 16)), Vector512<float>.Zero).ExtractMostSignificantBits() & 0xFFFF;
-                for (; bits != 0; bits &= bits - 1) indices[n++] = j + BitOperations.TrailingZeroCount(bits);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; j + 8 <= values.Length; j += 8)
-            {
-                uint bits = ~Vector256.Equals(Vector256.Create(values.Slice(j, 8)), Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
-                for (; bits != 0; bits &= bits - 1) indices[n++] = j + BitOperations.TrailingZeroCount(bits);
-            }
-        }
-        for (; j < values.Length; j++)
-            if (values[j] != 0f) indices[n++] = j;
-        return n;
+        if (length > Array.MaxLength) ThrowHelper.TooLarge("A sparse kernel's scratch", length);
+        if (cache is null || cache.Length < length) cache = GC.AllocateUninitializedArray<float>((int)Math.Max(1, length), pinned: true);
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(cache));
     }
 }

@@ -6,6 +6,12 @@ namespace Shears.Tensors;
 /// <summary>One place for the argument errors the kernels raise, so messages state both sizes.</summary>
 internal static class ThrowHelper
 {
+    /// <summary>Throws <see cref="TooShort(string, int, long)"/> when a span of <paramref name="have"/> floats is shorter than <paramref name="need"/>.</summary>
+    public static void IfTooShort(string name, int have, long need)
+    {
+        if (have < need) TooShort(name, have, need);
+    }
+
     [DoesNotReturn]
     public static void TooShort(string name, int have, long need) =>
         throw new ArgumentException($"Span '{name}' holds {have} floats but {need} are needed.", name);

@@ -155,7 +155,7 @@ public sealed class SparseLinearTests
         Assert.Equal(expected.Length / 37.0, Density.Of(values), 12);
         Assert.Equal(0, Density.Of([]));
         var indices = new int[37];
-        int n = SparseRuns.NonzeroIndices(values, indices);
+        int n = Density.NonzeroIndices(values, indices);
         Assert.Equal(expected, indices[..n]);
     }
 }
