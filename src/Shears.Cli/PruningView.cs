@@ -100,6 +100,8 @@ internal static class PruningView
         s.AddRow("after re-learning", P(r.Pruned.ValidationAccuracy), P(r.Pruned.TestAccuracy));
         s.AddRow("range (floor)", P(r.Range.MinAccuracy), P(r.Range.TestFloor ?? r.Range.MinAccuracy));
         s.AddRow("margin", Margin(r.MarginValidation), r.MarginTest is { } mt ? Margin(mt) : "-");
+        if (r.DropUpperBound is { } bound && r.Range.Confidence is { } c && r.Range.MaxDrop is { } drop)
+            s.AddRow($"drop bound ({c:P0})", $"{bound * 100:F2} pts of {drop:0.###}", "-");
         console.Write(s);
         console.MarkupLine($"connections kept [bold]{r.ConnectionsKept:N0}[/] of {r.ConnectionsTotal:N0} ([bold]{r.KeptFraction:P2}[/], {r.Compression:F1}× compression) " +
                            $"in {r.Seconds:F0} s; range: {Markup.Escape(r.Range.Description)}");

@@ -29,7 +29,7 @@ internal static class ReproduceCommand
         long ConnectionsTotal, long ConnectionsKept, double KeptFraction, double Compression,
         RangeReport Range, AccuracyPair Original, AccuracyPair? AfterPruning, AccuracyPair Pruned,
         double MarginValidation, double? MarginTest, double Seconds, int RelearnEpochs, IReadOnlyList<LayerReport> Layers, CriterionKind Criterion,
-        int? RelearnEpochsTotal = null);
+        int? RelearnEpochsTotal = null, double? DropUpperBound = null);
 
     public sealed record Settings(bool Quick, int Seeds, IReadOnlyList<string> Models, IReadOnlyList<string> Allocations, string Out, string? DataDir, string Dataset,
         ValidationSplitKind SplitKind = ValidationSplitKind.Random, int ValidationCount = ValidationSplit.DefaultCount, bool BaselinesEverySeed = false);
@@ -81,7 +81,7 @@ internal static class ReproduceCommand
     /// </summary>
     public sealed record ModelEffort(int TrainEpochs, int RelearnEpochs, int Rounds,
         CriterionKind Criterion = CriterionKind.Magnitude, float? RelearnLearningRate = null, double? StepBudget = null, int? SensitivityImages = null,
-        double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null, double DropMargin = 0, int? FloorRounds = null)
+        double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null, double DropMargin = 0, int? FloorRounds = null, double Confidence = 0)
     {
         /// <summary>
         /// The baselines' re-learning epochs: as many as the pruner spent in all its rounds, at most
@@ -108,6 +108,7 @@ internal static class ReproduceCommand
                 SensitivityImages = SensitivityImages,
                 DistillWeight = DistillWeight,
                 DropMargin = DropMargin,
+                Confidence = Confidence,
                 MaxStepBacks = MaxStepBacks ?? defaults.MaxStepBacks,
                 Rounds = range.MinAccuracy is not null && range.MaxDrop is null ? FloorRounds ?? Rounds : Rounds,
                 Seed = seed,
@@ -251,7 +252,7 @@ internal static class ReproduceCommand
 
     private static Entry FromReport(PruningReport r, string rangeName, string allocation, int seed, int relearnEpochs) =>
         new(r.Model, rangeName, allocation, seed, false, r.ConnectionsTotal, r.ConnectionsKept, r.KeptFraction, r.Compression,
-            r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers, r.Criterion, r.RelearnEpochsTotal);
+            r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers, r.Criterion, r.RelearnEpochsTotal, r.DropUpperBound);
 
     private static Entry FromBaseline(BaselineResult b, string model, PruningReport reference, string rangeName, int seed) =>
         new(model, rangeName, b.Allocation == AllocationKind.Global ? "global" : "uniform-sparsity", seed, true,

@@ -66,6 +66,10 @@ public sealed class BudgetPruner
         private double _lastGoodAccuracy;
         private double _floor;
         private int _round;
+        // With a confidence (PruningOptions.BoundsDrop): which validation images the original gets right, a buffer
+        // for a candidate's, the bound's z, and the largest drop the bound may reach (accuracy units).
+        private bool[]? _originalCorrect, _candidateCorrect;
+        private double _z, _dropLimit;
 
         public Run(BudgetPruner owner, Sequential model, Dataset train, Dataset validation, Dataset? test, IProgress<PruningProgress>? progress, CancellationToken ct)
         {
@@ -91,7 +95,15 @@ public sealed class BudgetPruner
         {
             var clock = Stopwatch.StartNew();
             Report(PruningPhase.Measure, "Measuring the original network");
-            var original = new AccuracyPair(Evaluate(_validation), _test is null ? null : Evaluate(_test));
+            if (_o.BoundsDrop)
+            {
+                _originalCorrect = new bool[_validation.Count];
+                _candidateCorrect = new bool[_validation.Count];
+                _z = NonInferiority.Z(_o.Confidence);
+                _dropLimit = _o.Range.MaxDrop!.Value / 100.0;
+            }
+            double originalValidation = Evaluator.Evaluate(_model, _validation, _o.EvaluationBatchSize, _ct, _originalCorrect).Accuracy;
+            var original = new AccuracyPair(originalValidation, _test is null ? null : Evaluate(_test));
             _o.Range.EnsureContains(original.ValidationAccuracy);
             double rangeFloor = _o.Range.Floor(original.ValidationAccuracy);
             _floor = _o.FloorFor(original.ValidationAccuracy, _validation.Count);
@@ -135,17 +147,18 @@ public sealed class BudgetPruner
                     // Re-learning usually wins back most of what pruning cost; late in a run, when a round prunes
                     // little, it can lose more than it wins. The better of the two networks goes on to the check.
                     var asPruned = _o.AcceptAsPruned ? _model.Snapshot() : null;
+                    var asPrunedVerdict = _o.AcceptAsPruned && _o.BoundsDrop ? Judge() : new Verdict(attempt.Accuracy, null);
                     _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.RelearnEpochs, _teacher), RelearnProgress(), _ct);
                     Report(PruningPhase.Check, $"Round {_round}: checking the re-learned network against the range");
-                    double accuracy = Evaluate(_validation);
-                    bool keptAsPruned = _o.AcceptAsPruned && attempt.Accuracy > accuracy && AccuracyRange.Holds(attempt.Accuracy, _floor);
+                    var verdict = Judge();
+                    bool keptAsPruned = _o.AcceptAsPruned && asPrunedVerdict.Accuracy > verdict.Accuracy && Inside(asPrunedVerdict);
                     if (keptAsPruned)
                     {
                         asPruned!.Restore(_model);
-                        accuracy = attempt.Accuracy;
+                        verdict = asPrunedVerdict;
                     }
                     long kept = _model.Connections().Kept;
-                    bool inside = AccuracyRange.Holds(accuracy, _floor);
+                    bool inside = Inside(verdict);
                     var outcome = keptAsPruned ? RoundOutcome.AcceptedAsPruned : inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack;
                     int rescue = 0;
                     if (!inside && _o.RescueEpochs > 0)
@@ -154,10 +167,11 @@ public sealed class BudgetPruner
                         // Just outside: more re-learning of the same network, with its own shuffles, before giving the round up.
                         _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(-_round, _o.RescueEpochs, _teacher), RelearnProgress(), _ct);
                         Report(PruningPhase.Check, $"Round {_round}: checking the network after a rescue re-learning");
-                        accuracy = Evaluate(_validation);
-                        inside = AccuracyRange.Holds(accuracy, _floor);
+                        verdict = Judge();
+                        inside = Inside(verdict);
                         if (inside) outcome = RoundOutcome.Rescued;
                     }
+                    double accuracy = verdict.Accuracy;
                     _rounds.Add(new RoundReport(_round, keptBefore, kept, _lastGoodAccuracy, attempt.Accuracy, accuracy,
                         outcome, available, step, _lastGoodAccuracy - attempt.Accuracy,
                         attempt.Shrinks, roundClock.Elapsed.TotalSeconds, attempt.Interpolation, rescue));
@@ -178,7 +192,7 @@ public sealed class BudgetPruner
                     {
                         _lastGood.Restore(_model);
                         Report(PruningPhase.StepBack,
-                            $"Round {_round}: validation accuracy {AccuracyRange.Percent(accuracy)} is below the floor {AccuracyRange.Percent(_floor)}; stepped back to the last network inside the range",
+                            $"Round {_round}: {Outside(verdict)}; stepped back to the last network inside the range",
                             _lastGoodAccuracy, keptBefore);
                         if (!steps.SteppedBack()) break;
                     }
@@ -191,7 +205,8 @@ public sealed class BudgetPruner
                 throw;
             }
 
-            var pruned = new AccuracyPair(Evaluate(_validation), _test is null ? null : Evaluate(_test));
+            var final = Judge();
+            var pruned = new AccuracyPair(final.Accuracy, _test is null ? null : Evaluate(_test));
             var (total, keptFinal) = _model.Connections();
             var layers = _weights.Select((w, l) => new LayerReport(w.Name, w.Weight.Count, w.Weight.KeptCount, _layerShare[l], _layerThreshold[l])).ToArray();
             Report(PruningPhase.Done, $"Kept {keptFinal} of {total} connections", pruned.ValidationAccuracy, keptFinal);
@@ -201,10 +216,11 @@ public sealed class BudgetPruner
                 ConnectionsTotal = total,
                 ConnectionsKept = keptFinal,
                 Range = new RangeReport(rangeFloor, _o.Range.MaxDrop, _o.Range.MinAccuracy, original.ValidationAccuracy - _floor, _o.Range.Describe(),
-                    original.TestAccuracy is double t ? _o.Range.Floor(t) : null, _floor - rangeFloor),
+                    original.TestAccuracy is double t ? _o.Range.Floor(t) : null, _floor - rangeFloor, _o.BoundsDrop ? _o.Confidence : null),
                 Original = original,
                 AfterPruning = afterPruning ?? original,
                 Pruned = pruned,
+                DropUpperBound = final.DropBound,
                 Seconds = clock.Elapsed.TotalSeconds,
                 Allocation = _o.Allocation,
                 Criterion = _o.Criterion,
@@ -228,12 +244,12 @@ public sealed class BudgetPruner
             _lastGood.Restore(_model);
             _round = _rounds.Count + 1;
             _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.PolishEpochs, _teacher), RelearnProgress(), _ct);
-            double accuracy = Evaluate(_validation);
-            if (accuracy >= _lastGoodAccuracy && AccuracyRange.Holds(accuracy, _floor))
+            var verdict = Judge();
+            if (verdict.Accuracy >= _lastGoodAccuracy && Inside(verdict))
             {
                 _lastGood = _model.Snapshot();
-                _lastGoodAccuracy = accuracy;
-                Report(PruningPhase.Check, $"Polish: validation accuracy {AccuracyRange.Percent(accuracy)}", accuracy);
+                _lastGoodAccuracy = verdict.Accuracy;
+                Report(PruningPhase.Check, $"Polish: validation accuracy {AccuracyRange.Percent(verdict.Accuracy)}", verdict.Accuracy);
             }
             else _lastGood.Restore(_model);
         }
@@ -390,6 +406,24 @@ public sealed class BudgetPruner
         }
 
         private double Evaluate(Dataset data) => Evaluator.Evaluate(_model, data, _o.EvaluationBatchSize, _ct).Accuracy;
+
+        /// <summary>The model's validation accuracy and, with a confidence, the upper bound of its paired drop against the original.</summary>
+        private readonly record struct Verdict(double Accuracy, double? DropBound);
+
+        private Verdict Judge()
+        {
+            if (!_o.BoundsDrop) return new Verdict(Evaluate(_validation), null);
+            double accuracy = Evaluator.Evaluate(_model, _validation, _o.EvaluationBatchSize, _ct, _candidateCorrect).Accuracy;
+            return new Verdict(accuracy, NonInferiority.DropUpperBound(_originalCorrect, _candidateCorrect, _z));
+        }
+
+        /// <summary>At or above the floor on validation, and with a confidence, its drop's upper bound within the largest drop.</summary>
+        private bool Inside(Verdict v) =>
+            AccuracyRange.Holds(v.Accuracy, _floor) && !(v.DropBound > _dropLimit + AccuracyRange.Tolerance);
+
+        private string Outside(Verdict v) => !AccuracyRange.Holds(v.Accuracy, _floor)
+            ? $"validation accuracy {AccuracyRange.Percent(v.Accuracy)} is below the floor {AccuracyRange.Percent(_floor)}"
+            : $"its drop could be as large as {AccuracyRange.Format(v.DropBound!.Value * 100)} points at {AccuracyRange.Format(_o.Confidence * 100)}% confidence, more than {AccuracyRange.Format(_dropLimit * 100)}";
 
         private void Report(PruningPhase phase, string message, double? accuracy = null, long? kept = null) =>
             _progress?.Report(new PruningProgress(phase, _round, null, 0, 0, message, null, accuracy, kept));

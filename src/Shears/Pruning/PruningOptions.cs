@@ -96,6 +96,15 @@ public sealed record PruningOptions
     /// the original.
     /// </summary>
     public double DropMargin { get; init; }
+    /// <summary>
+    /// One-sided confidence (0.95, say) that the pruned network's true drop, not just its drop on the validation
+    /// split, is within the largest drop (<see cref="AccuracyRange.MaxDrop"/>): a network is inside the range only
+    /// when the upper confidence bound of its paired drop against the original (<see cref="NonInferiority"/>) is
+    /// within it. 0 (the default): the measured drop decides. A run of many rounds keeps the networks that did
+    /// best on the validation images, so without it the range tends to hold there and slip by about a standard
+    /// error on unseen images. Only drops take it; an absolute floor has <see cref="MarginStandardErrors"/>.
+    /// </summary>
+    public double Confidence { get; init; }
     /// <summary>Seeds re-learning's shuffles (round r uses Seed + r).</summary>
     public int Seed { get; init; } = 1;
     /// <summary>Re-learning's batch size.</summary>
@@ -153,6 +162,8 @@ public sealed record PruningOptions
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
         if (!(DropMargin >= 0 && DropMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(DropMargin), DropMargin, "The drop margin is in percentage points and must be in [0, 100].");
+        if (!(Confidence == 0 || (Confidence >= 0.5 && Confidence < 1)))
+            throw new ArgumentOutOfRangeException(nameof(Confidence), Confidence, "The confidence is one-sided and must be in [0.5, 1), e.g. 0.95, or 0 for none.");
         if (!(MarginStandardErrors >= 0 && MarginStandardErrors <= 100)) throw new ArgumentOutOfRangeException(nameof(MarginStandardErrors), MarginStandardErrors, "Standard errors must be zero or more.");
         if (!(DistillWeight >= 0 && DistillWeight <= 1)) throw new ArgumentOutOfRangeException(nameof(DistillWeight), DistillWeight, "The distillation weight must be in [0, 1].");
         if (!(DistillTemperature >= 1 && DistillTemperature <= 100)) throw new ArgumentOutOfRangeException(nameof(DistillTemperature), DistillTemperature, "The distillation temperature must be in [1, 100].");
@@ -192,6 +203,9 @@ public sealed record PruningOptions
     public double FloorFor(double originalValidationAccuracy, int validationCount) =>
         Math.Min(originalValidationAccuracy,
             Range.Floor(originalValidationAccuracy, SafetyMarginFor(originalValidationAccuracy, validationCount), DropMargin / 100.0));
+
+    /// <summary>Whether the drop is held at a confidence bound (<see cref="Confidence"/> set and the range has a largest drop).</summary>
+    public bool BoundsDrop => Confidence > 0 && Range.MaxDrop is not null;
 
     /// <summary>Whether re-learning distils from the original network.</summary>
     public bool Distils => DistillWeight > 0;

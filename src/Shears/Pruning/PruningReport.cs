@@ -15,8 +15,9 @@ public sealed record AccuracyPair(double ValidationAccuracy, double? TestAccurac
 /// the largest drop, or the stricter of the two; null without a test set.
 /// </param>
 /// <param name="SafetyMargin">What the pruner kept above <paramref name="MinAccuracy"/> on validation (accuracy units; 0 for none).</param>
+/// <param name="Confidence">The one-sided confidence at which the drop's upper bound was held within <paramref name="MaxDrop"/> (<see cref="PruningOptions.Confidence"/>); null when the measured drop decided.</param>
 public sealed record RangeReport(double MinAccuracy, double? MaxDrop, double? RequestedMinAccuracy, double ErrorBudget, string Description,
-    double? TestFloor = null, double SafetyMargin = 0);
+    double? TestFloor = null, double SafetyMargin = 0, double? Confidence = null);
 
 /// <summary>One prunable weight's outcome.</summary>
 /// <param name="Name">The parameter's name, e.g. "fc1.weight".</param>
@@ -95,6 +96,11 @@ public sealed record PruningReport
     public required AccuracyPair AfterPruning { get; init; }
     /// <summary>The final network.</summary>
     public required AccuracyPair Pruned { get; init; }
+    /// <summary>
+    /// With a confidence (<see cref="RangeReport.Confidence"/>): the upper bound of the final network's drop against
+    /// the original, paired on the validation images (accuracy units; at most the largest drop). Null without one.
+    /// </summary>
+    public double? DropUpperBound { get; init; }
     /// <summary>Final validation accuracy minus the floor; never negative.</summary>
     public double MarginValidation => Pruned.ValidationAccuracy - Range.MinAccuracy;
     /// <summary>Final test accuracy minus the test floor (<see cref="RangeReport.TestFloor"/>; reported only: the test set decides nothing).</summary>

@@ -134,6 +134,8 @@ public static class PruningReportWriter
         md.AppendLine($"| Range | {Cell(r.Range.Description)} |");
         md.AppendLine($"| Floor (validation) | {Pct(r.Range.MinAccuracy)}; error budget {Points(r.Range.ErrorBudget)}{(r.Range.SafetyMargin > 0 ? $" after a safety margin of {Points(r.Range.SafetyMargin)}" : "")} |");
         md.AppendLine($"| Margin, validation | {SignedPoints(r.MarginValidation)} ({(inside ? "inside the range" : "OUTSIDE the range")}) |");
+        if (r.DropUpperBound is double bound && r.Range.Confidence is double confidence && r.Range.MaxDrop is double drop)
+            md.AppendLine($"| Drop, upper bound | {Points(bound)} at {Num(confidence * 100, "0.#")}% one-sided confidence, paired with the original on the validation images (largest drop {Num(drop, "0.###")} points) |");
         md.AppendLine($"| Margin, test | {(r.MarginTest is double mt ? $"{SignedPoints(mt)} ({(AccuracyRange.Holds(r.Pruned.TestAccuracy!.Value, r.Range.TestFloor ?? r.Range.MinAccuracy) ? "above" : "below")} the test floor {Pct(r.Range.TestFloor ?? r.Range.MinAccuracy)}; reported only, the test set decides nothing)" : "no test set")} |");
         md.AppendLine($"| Verdict | **{(inside ? "inside the range" : "OUTSIDE the range")}** |");
         md.AppendLine($"| Allocation, criterion | {r.Allocation}, {r.Criterion} |");

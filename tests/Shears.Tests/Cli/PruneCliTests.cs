@@ -93,6 +93,23 @@ public sealed class PruneCliTests : IDisposable
     }
 
     [Fact]
+    public void A_drop_held_at_a_confidence_reports_its_bound_within_the_drop()
+    {
+        string report = _temp.Sub("confident");
+        var run = Prune("--max-drop", "5", "--confidence", "0.9", "--out", _temp.Sub("c.onnx"), "--report", report);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.Contains("drop bound (90", run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        Assert.Equal(0.9, json.RootElement.GetProperty("range").GetProperty("confidence").GetDouble(), 12);
+        Assert.InRange(json.RootElement.GetProperty("dropUpperBound").GetDouble(), -1, 0.05 + 1e-9);
+
+        var bad = Prune("--max-drop", "5", "--confidence", "1.5", "--out", _temp.Sub("bad.onnx"));
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("confidence", bad.Error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void An_unknown_allocation_is_a_usage_error()
     {
         var run = Prune("--max-drop", "1", "--allocation", "random", "--out", _temp.Sub("p.onnx"));

@@ -437,6 +437,40 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_confidence_holds_the_upper_bound_of_the_paired_drop_within_the_largest_drop()
+    {
+        var data = PruningTestSupport.Mnist;
+        var originalCorrect = new bool[data.Validation.Count];
+        Evaluator.Evaluate(PruningTestSupport.TrainedSmall(), data.Validation, correct: originalCorrect);
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2)) { RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 };
+
+        var plain = Prune(PruningTestSupport.TrainedSmall(), options);
+        var model = PruningTestSupport.TrainedSmall();
+        var confident = Prune(model, options with { Confidence = 0.95 });
+
+        Assert.Null(plain.DropUpperBound);
+        Assert.Null(plain.Range.Confidence);
+        Assert.Equal(0.95, confident.Range.Confidence);
+        // The bound reported is the final network's, recomputed here from both networks' predictions.
+        var prunedCorrect = new bool[data.Validation.Count];
+        Evaluator.Evaluate(model, data.Validation, correct: prunedCorrect);
+        double lost = originalCorrect.Where((o, i) => o && !prunedCorrect[i]).Count(), won = originalCorrect.Where((o, i) => !o && prunedCorrect[i]).Count();
+        int n = originalCorrect.Length;
+        double drop = (lost - won) / n;
+        double expected = drop + 1.6448536269514722 * Math.Sqrt(((lost + won) / n - drop * drop) / n);
+        Assert.True(Math.Abs(confident.DropUpperBound!.Value - expected) <= 1e-8, $"{confident.DropUpperBound} against {expected}");
+        Assert.True(confident.DropUpperBound <= 0.02 + AccuracyRange.Tolerance, $"The bound {confident.DropUpperBound} exceeds the 2-point drop.");
+        // One round without re-learning prunes the same network either way; the bound can only refuse it.
+        Assert.True(confident.ConnectionsKept >= plain.ConnectionsKept, $"{confident.ConnectionsKept} < {plain.ConnectionsKept}");
+        Assert.True(plain.Original.ValidationAccuracy - plain.Pruned.ValidationAccuracy <= 0.02 + AccuracyRange.Tolerance);
+
+        // An absolute floor takes no confidence: its margin is MarginStandardErrors'.
+        var floor = Prune(PruningTestSupport.TrainedSmall(), new PruningOptions(AccuracyRange.AtLeast(0.5)) { Confidence = 0.95, RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 });
+        Assert.Null(floor.DropUpperBound);
+        Assert.Null(floor.Range.Confidence);
+    }
+
+    [Fact]
     public void A_safety_margin_is_kept_above_an_absolute_floor_on_validation()
     {
         var model = PruningTestSupport.TrainedSmall();

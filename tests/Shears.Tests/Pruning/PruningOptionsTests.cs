@@ -51,6 +51,7 @@ public sealed class PruningOptionsTests
     [InlineData(nameof(PruningOptions.SafetyMargin))]
     [InlineData(nameof(PruningOptions.MarginStandardErrors))]
     [InlineData(nameof(PruningOptions.StepGrowth))]
+    [InlineData(nameof(PruningOptions.Confidence))]
     public void Bad_values_of_the_new_options_are_refused_by_name(string name)
     {
         var o = new PruningOptions(AccuracyRange.WithinDrop(0.2));
@@ -61,9 +62,29 @@ public sealed class PruningOptionsTests
             nameof(PruningOptions.PolishEpochs) => o with { PolishEpochs = -1 },
             nameof(PruningOptions.SafetyMargin) => o with { SafetyMargin = double.NaN },
             nameof(PruningOptions.MarginStandardErrors) => o with { MarginStandardErrors = -1 },
+            nameof(PruningOptions.Confidence) => o with { Confidence = 1 },
             _ => o with { StepGrowth = 0.5 },
         };
         var e = Assert.Throws<ArgumentOutOfRangeException>(o.Validate);
         Assert.Equal(name, e.ParamName);
+    }
+
+    [Theory]
+    [InlineData(0.3)]
+    [InlineData(1.0)]
+    [InlineData(double.NaN)]
+    public void A_confidence_is_one_sided_between_one_half_and_one(double confidence)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(new PruningOptions(AccuracyRange.WithinDrop(0.2)) { Confidence = confidence }.Validate);
+        Assert.Equal(nameof(PruningOptions.Confidence), e.ParamName);
+    }
+
+    [Fact]
+    public void Only_a_largest_drop_is_held_at_a_confidence()
+    {
+        Assert.True(new PruningOptions(AccuracyRange.WithinDrop(0.2)) { Confidence = 0.95 }.BoundsDrop);
+        Assert.True(new PruningOptions(new AccuracyRange(0.9, 0.2)) { Confidence = 0.5 }.BoundsDrop);
+        Assert.False(new PruningOptions(AccuracyRange.AtLeast(0.9)) { Confidence = 0.95 }.BoundsDrop);
+        Assert.False(new PruningOptions(AccuracyRange.WithinDrop(0.2)).BoundsDrop);
     }
 }

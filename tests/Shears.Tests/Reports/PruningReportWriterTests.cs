@@ -20,10 +20,10 @@ public sealed class PruningReportWriterTests
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = doc.RootElement;
         Assert.Equal(
-            ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned",
+            ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned", "dropUpperBound",
              "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
             Names(root));
-        Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin"], Names(root.GetProperty("range")));
+        Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin", "confidence"], Names(root.GetProperty("range")));
         foreach (string network in new[] { "original", "afterPruning", "pruned" })
             Assert.Equal(["validationAccuracy", "testAccuracy"], Names(root.GetProperty(network)));
         var layers = root.GetProperty("layers").EnumerateArray().ToArray();
@@ -115,6 +115,22 @@ public sealed class PruningReportWriterTests
         Assert.Contains("| 2 | 30,000 | 21,000 | 97.80% | 95.00% | 96.50% | 0.800 | 0.400 | 2.800 | 1 | stepped back | 15.0 |", md);
         Assert.Contains("](weights.png)", md);
         Assert.Contains("](sensitivity.png)", md);
+    }
+
+    [Fact]
+    public void A_drop_held_at_a_confidence_reports_its_upper_bound_in_json_and_markdown()
+    {
+        var report = Report() with { Range = Report().Range with { Confidence = 0.95 }, DropUpperBound = 0.0083 };
+        using var dir = new ReportTempFolder();
+        string path = dir.File("report.json");
+        PruningReportWriter.WriteJson(report, path);
+
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        Assert.Equal(0.0083, doc.RootElement.GetProperty("dropUpperBound").GetDouble(), 12);
+        Assert.Equal(0.95, doc.RootElement.GetProperty("range").GetProperty("confidence").GetDouble(), 12);
+        Assert.Contains("| Drop, upper bound | 0.83 points at 95% one-sided confidence, paired with the original on the validation images (largest drop 1 points) |",
+            PruningReportWriter.Markdown(report, null, null));
+        Assert.DoesNotContain("Drop, upper bound", PruningReportWriter.Markdown(Report(), null, null));
     }
 
     [Fact]

@@ -37,7 +37,9 @@ public class EvaluatorTests
     public void Evaluate_reports_accuracy_loss_and_confusion_matrix_of_known_predictions(int batchSize)
     {
         var data = new Dataset("hand", Logits.SelectMany(r => r).ToArray(), (int[])Labels.Clone(), [3], 3);
-        var result = Evaluator.Evaluate(Identity(3), data, batchSize);
+        var correct = new bool[7];
+        var result = Evaluator.Evaluate(Identity(3), data, batchSize, correct: correct);
+        Assert.Equal([true, true, true, false, false, false, true], correct);
         Assert.Equal(7, result.Count);
         Assert.Equal(4, result.Correct);
         Assert.Equal(4.0 / 7, result.Accuracy, 12);
@@ -50,6 +52,14 @@ public class EvaluatorTests
         Assert.Equal(expected, result.ConfusionMatrix);
         double loss = Logits.Select((row, i) => SoftmaxCrossEntropyTests.Reference(ToDouble(row), [Labels[i]], 3)).Average();
         AssertClose(loss, result.Loss, "mean loss", 1e-6, 1e-6);
+    }
+
+    [Fact]
+    public void A_correctness_buffer_of_the_wrong_length_is_refused()
+    {
+        var data = new Dataset("hand", Logits.SelectMany(r => r).ToArray(), (int[])Labels.Clone(), [3], 3);
+        var e = Assert.Throws<ArgumentException>(() => Evaluator.Evaluate(Identity(3), data, correct: new bool[6]));
+        Assert.Contains("hand", e.Message);
     }
 
     [Fact]
