@@ -94,6 +94,27 @@ public sealed class ReproduceCliTests : IDisposable
     }
 
     [Fact]
+    public void Results_md_lists_the_drops_held_at_a_confidence_with_their_bounds()
+    {
+        Shears.Cli.Commands.ReproduceCommand.Entry Entry(string model, double? confidence, double? bound) => new(
+            model, "iso-accuracy", "sensitivity", 1, false, 1000, 100, 0.1, 10,
+            new Shears.Pruning.RangeReport(0.988, 0.2, null, 0.002, "at most 0.2 points below the original", 0.989, 0, confidence),
+            new Shears.Pruning.AccuracyPair(0.990, 0.991), null, new Shears.Pruning.AccuracyPair(0.9895, 0.9880),
+            0.0015, -0.001, 1, 4, [], Shears.Pruning.CriterionKind.Magnitude, 8, bound);
+        var results = new Shears.Cli.Commands.ReproduceCommand.Results(false, 1, 60, "random:5000",
+            [Entry("cnn3", 0.95, 0.0019), Entry("fcn2", null, null)], []);
+
+        string md = Shears.Cli.Commands.ReproduceCommand.Markdown(results, []);
+
+        Assert.Contains("## Drops held at a confidence", md);
+        Assert.Contains("| cnn3 | iso-accuracy | 1 | 95% | +0.05 | +0.19 | +0.30 |", md);
+        int start = md.IndexOf("## Drops held", StringComparison.Ordinal), end = md.IndexOf("\n## ", start, StringComparison.Ordinal);
+        Assert.DoesNotContain("| fcn2 |", md[start..end]);
+        Assert.DoesNotContain("## Drops held at a confidence",
+            Shears.Cli.Commands.ReproduceCommand.Markdown(results with { Entries = [Entry("fcn2", null, null)] }, []));
+    }
+
+    [Fact]
     public void Model_effort_names_only_what_differs_from_the_pruners_defaults()
     {
         var range = new Shears.Pruning.AccuracyRange(0.93, null);
@@ -126,8 +147,12 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(Shears.Pruning.AllocationKind.Global, fcn1.Allocation);
         Assert.Equal(defaults.MaxStepBacks, fcn1.MaxStepBacks);
         Assert.Equal(0, fcn1.DistillWeight);
-        Assert.Equal(0.2, fcn1.DropMargin);
+        Assert.Equal(0, fcn1.DropMargin);
         Assert.Equal(0, fcn2.DropMargin);
+        // FCN-1 and CNN-3 hold a largest drop at 95% confidence; FCN-2 lets the measured drop decide.
+        Assert.Equal(0.95, fcn1.Confidence);
+        Assert.Equal(0.95, cnn3.Confidence);
+        Assert.Equal(0, fcn2.Confidence);
         // Baselines re-learn as long as the pruner did, except where a model caps it.
         Assert.Equal(400, Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).BaselineRelearnEpochs(400));
         Assert.Equal(10, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).BaselineRelearnEpochs(26));
