@@ -57,6 +57,42 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Eval_against_another_model_compares_them_image_by_image()
+    {
+        string data = SyntheticDataset();
+        string weak = _temp.Sub("weak.onnx"), strong = _temp.Sub("strong.onnx"), metrics = _temp.Sub("vs.json");
+        Assert.Equal(0, CliRunner.Invoke("train", "--model", "fcn1", "--epochs", "1", "--batch-size", "16", "--validation", "30", "--lr", "0.0003",
+            "--dataset", data, "--data-dir", data, "--out", weak).ExitCode);
+        Assert.Equal(0, CliRunner.Invoke("train", "--model", "fcn1", "--epochs", "4", "--batch-size", "16", "--validation", "30", "--seed", "2",
+            "--dataset", data, "--data-dir", data, "--out", strong).ExitCode);
+
+        var run = CliRunner.Invoke("eval", weak, "--against", strong, "--confidence", "0.9", "--dataset", data, "--data-dir", data, "--metrics", metrics);
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("images lost / won against it", run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+        var root = json.RootElement;
+        var against = root.GetProperty("against");
+        Assert.Equal("strong.onnx", against.GetProperty("model").GetString());
+        int lost = against.GetProperty("lost").GetInt32(), won = against.GetProperty("won").GetInt32(), count = root.GetProperty("count").GetInt32();
+        double drop = against.GetProperty("accuracy").GetDouble() - root.GetProperty("accuracy").GetDouble();
+        Assert.Equal(drop, against.GetProperty("drop").GetDouble(), 12);
+        Assert.Equal((lost - won) / (double)count, drop, 12);
+        Assert.Equal(0.9, against.GetProperty("confidence").GetDouble());
+        Assert.True(against.GetProperty("dropUpperBound").GetDouble() >= drop, "the upper bound is below the measured drop");
+        Assert.True(lost + won > 0, "an untrained and a trained model should disagree somewhere");
+
+        // A model against itself loses nothing; a confidence out of range is refused.
+        var self = CliRunner.Invoke("eval", strong, "--against", strong, "--dataset", data, "--data-dir", data, "--metrics", metrics);
+        Assert.True(self.ExitCode == 0, self.Error);
+        using (var same = JsonDocument.Parse(File.ReadAllText(metrics)))
+            Assert.Equal(0, same.RootElement.GetProperty("against").GetProperty("dropUpperBound").GetDouble());
+        var bad = CliRunner.Invoke("eval", strong, "--against", weak, "--confidence", "1.5", "--dataset", data, "--data-dir", data);
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("confidence", bad.Error);
+    }
+
+    [Fact]
     public void Resume_after_a_finished_run_continues_from_the_checkpoint_and_keeps_the_weights()
     {
         string data = SyntheticDataset();
