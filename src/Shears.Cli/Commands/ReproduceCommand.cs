@@ -135,8 +135,10 @@ internal static class ReproduceCommand
     /// distillation from the original (at iso-accuracy, seed 1: FCN-2 6.94% → 4.37% kept together with a 1e-3 rate,
     /// 30 rounds and 10 step-backs; CNN-3 10.37% → 8.22%). FCN-2 re-learns 10 epochs a round for up to 50 rounds
     /// (iso-accuracy, seeds 1 / 2 / 3: 4.37 / 2.37 / 5.50% kept with 6 epochs and 30 rounds, 2.76 / 2.96 / 4.03% with
-    /// these; a 5e-4 rate gave 5.40% for seed 3), but 20 at its 0.93 floor: seed 1 was at 0.72% after 13 rounds,
-    /// 0.60% after 19, and its rounds 25 to 42 (7 minutes) gained 9 connections. CNN-3 re-learns 4 epochs a round
+    /// these, 4.60 / 3.72 / 3.45% in a later run; a 5e-4 rate gave 5.40% for seed 3, and 1-point steps 3.40 / 2.09 /
+    /// 6.32% with seed 2 then 0.23 points under its test floor: run to run, the path decides more than the
+    /// settings), but 20 at its 0.93 floor: seed 1 was at 0.72% after 13 rounds, 0.60% after 19, and its rounds 25
+    /// to 42 (7 minutes) gained 9 connections. CNN-3 re-learns 4 epochs a round
     /// with 3-point steps, for up to 25 rounds and 8 step-backs, which sparse kernels made affordable (seed 2 at its
     /// 0.98 floor: 4.76% kept with 2 epochs, 20 rounds and 4 step-backs in 185 s; 3.34% with 4 epochs and 8 step-backs in 371 s; a 1e-3
     /// rate gave 3.78%, the activation-aware criterion 4.03%), and measures its curves on 2,000 images (at its floor:
