@@ -46,7 +46,7 @@ internal sealed class SplitOptions
             ? ValidationSplit.Parse(text, modelPath)
             : ValidationSplit.Default;
 
-    /// <summary>Export options that record <paramref name="split"/> in the model.</summary>
-    public static OnnxExportOptions Recording(ValidationSplit split) =>
-        new() { Metadata = new Dictionary<string, string> { [ValidationSplit.MetadataKey] = split.ToString() } };
+    /// <summary>Export options that record <paramref name="split"/> in the model (and store pruned weights sparse when asked).</summary>
+    public static OnnxExportOptions Recording(ValidationSplit split, bool sparseMaskedWeights = false) =>
+        new() { Metadata = new Dictionary<string, string> { [ValidationSplit.MetadataKey] = split.ToString() }, SparseMaskedWeights = sparseMaskedWeights };
 }

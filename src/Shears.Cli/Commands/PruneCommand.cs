@@ -60,12 +60,13 @@ internal static class PruneCommand
         var split = new SplitOptions();
         var output = new Option<string>("--out") { Description = "Where to write the pruned model (ONNX).", Required = true };
         var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md and images." };
+        var sparseStorage = new Option<bool>("--sparse-storage") { Description = "Store the pruned weights as ONNX sparse initializers (kept values and their int64 indices): a smaller file when under about a third of a layer is kept. ONNX Runtime and Shears densify them on load." };
         var dataDir = CliContext.DataDirOption();
         var dataset = CliContext.DatasetOption();
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, polish, alwaysRelearn, seed, output, report, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, polish, alwaysRelearn, seed, output, report, sparseStorage, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -103,8 +104,11 @@ internal static class PruneCommand
             var result = PruningView.Run(context.Console, model.Name, progress =>
                 new BudgetPruner(options).Prune(model, train, val, splits.Test, progress, cancellation)) with { ValidationSplit = validationSplit.ToString() };
 
-            OnnxExporter.Export(model, parse.GetValue(output)!, SplitOptions.Recording(validationSplit));
+            string outPath = parse.GetValue(output)!;
+            bool sparse = parse.GetValue(sparseStorage);
+            OnnxExporter.Export(model, outPath, SplitOptions.Recording(validationSplit, sparse));
             PruningView.ShowReport(context.Console, result);
+            context.Console.MarkupLine(Markup.Escape($"model written to {outPath}: {new FileInfo(outPath).Length:N0} bytes ({(sparse ? "sparse" : "dense")} storage)"));
             if (parse.GetValue(report) is { } dir)
             {
                 PruningReportWriter.WriteAll(result, OnnxImporter.Load(path), model, dir);
