@@ -2,7 +2,8 @@
 # PyTorch side-by-side benchmarks for Shears.
 #
 #   bench/peers/run.sh [--models fcn2,cnn3] [--skip-shears] [--repeats N] [--data-dir DIR] [--json OUT]
-#       training speed, one MNIST epoch, PyTorch vs the Shears CLI (see pytorch_train_speed.py)
+#       training speed, one MNIST epoch, PyTorch (as Debian ships it and tuned) vs the Shears CLI
+#       (see pytorch_train_speed.py)
 #   bench/peers/run.sh prune [ARGS]
 #       PyTorch global L1 unstructured pruning of FCN-2 (see pytorch_global_prune.py)
 #
