@@ -90,6 +90,15 @@ public sealed class CliTests : IDisposable
         var bad = CliRunner.Invoke("eval", strong, "--against", weak, "--confidence", "1.5", "--dataset", data, "--data-dir", data);
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("confidence", bad.Error);
+
+        // A model for other images or other classes cannot be paired image by image: refused, naming both files.
+        string other = _temp.Sub("other-classes.onnx");
+        Shears.Onnx.OnnxExporter.Export(Shears.Models.ModelZoo.Create("fcn1", [1, 8, 8], 7, seed: 3), other);
+        var mismatch = CliRunner.Invoke("eval", strong, "--against", other, "--dataset", data, "--data-dir", data);
+        Assert.Equal(2, mismatch.ExitCode); // a usage error: the two files do not go together
+        Assert.Contains("other-classes.onnx", mismatch.Error);
+        Assert.Contains("strong.onnx", mismatch.Error);
+        Assert.Contains("cannot be compared", mismatch.Error);
     }
 
     [Fact]
