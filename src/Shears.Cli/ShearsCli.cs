@@ -25,6 +25,7 @@ public static class ShearsCli
         root.Subcommands.Add(TrainCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(PruneCommand.Create(context));
+        root.Subcommands.Add(ConvertCommand.Create(context));
         root.Subcommands.Add(ReproduceCommand.Create(context));
 
         var parse = root.Parse(args);

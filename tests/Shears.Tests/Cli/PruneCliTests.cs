@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Shears.Data;
+using Shears.Nn;
 using Shears.Onnx;
 using Shears.Tests.TestSupport;
 
@@ -78,18 +80,56 @@ public sealed class PruneCliTests : IDisposable
         Assert.Equal(["fc1.weight", "fc2.weight", "fc3.weight"], proto.Graph.SparseInitializer.Select(t => t.Values.Name).Order());
         // Same seed, same run: the two files hold the same network, stored two ways.
         var fromDense = OnnxImporter.Load(dense);
-        var fromSparse = OnnxImporter.Load(sparse);
-        foreach (var (x, y) in fromDense.Parameters.Zip(fromSparse.Parameters))
-        {
-            Assert.True(x.Value.ReadOnlySpan.SequenceEqual(y.Value.ReadOnlySpan), $"{x.Name} differs");
-            Assert.Equal(x.Mask is null, y.Mask is null);
-        }
+        AssertSameNetwork(fromDense, OnnxImporter.Load(sparse));
         var input = new float[3 * 64];
         for (int i = 0; i < input.Length; i++) input[i] = (i * 53 % 97) / 96f;
         var ours = fromDense.Forward(new Tensor(input, 3, 1, 8, 8), training: false).ReadOnlySpan.ToArray();
         using var session = new InferenceSession(sparse);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", new DenseTensor<float>(input, [3, 1, 8, 8]))]);
         Tolerance.AssertClose(results.First().AsEnumerable<float>().ToArray(), ours, 1e-4, 1e-4);
+    }
+
+    [Fact]
+    public void Convert_stores_a_pruned_model_sparse_and_masks_the_zeros_of_a_file_without_masks()
+    {
+        string pruned = _temp.Sub("to-convert.onnx"), sparse = _temp.Sub("converted.onnx");
+        var run = Prune("--max-drop", "3", "--out", pruned);
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+
+        var convert = CliRunner.Invoke("convert", pruned, "--out", sparse, "--sparse-storage");
+
+        Assert.True(convert.ExitCode == 0, convert.Error + convert.Output);
+        Assert.Contains("sparse storage", convert.Output);
+        var proto = Shears.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(sparse));
+        Assert.Equal(["fc1.weight", "fc2.weight", "fc3.weight"], proto.Graph.SparseInitializer.Select(t => t.Values.Name).Order());
+        Assert.Equal(OnnxImporter.ReadMetadata(pruned)[ValidationSplit.MetadataKey], OnnxImporter.ReadMetadata(sparse)[ValidationSplit.MetadataKey]);
+        var original = OnnxImporter.Load(pruned);
+        AssertSameNetwork(original, OnnxImporter.Load(sparse));
+
+        // A file with the same zeros but no masks (as other tools write them): --mask-zeros finds the pruned connections.
+        var unmasked = OnnxImporter.Load(pruned);
+        foreach (var p in unmasked.PrunableParameters) p.SetMask(null);
+        string foreign = _temp.Sub("foreign.onnx"), remasked = _temp.Sub("remasked.onnx");
+        OnnxExporter.Export(unmasked, foreign);
+        Assert.Empty(Shears.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(foreign)).Graph.SparseInitializer);
+        Assert.Equal(0, CliRunner.Invoke("convert", foreign, "--out", remasked, "--sparse-storage", "--mask-zeros").ExitCode);
+        AssertSameNetwork(original, OnnxImporter.Load(remasked));
+        Assert.Equal(original.Connections().Kept, OnnxImporter.Load(remasked).Connections().Kept);
+
+        var missing = CliRunner.Invoke("convert", _temp.Sub("absent.onnx"), "--out", _temp.Sub("x.onnx"));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("absent.onnx", missing.Error);
+    }
+
+    private static void AssertSameNetwork(Sequential expected, Sequential actual)
+    {
+        Assert.Equal(expected.Parameters.Count, actual.Parameters.Count);
+        foreach (var (x, y) in expected.Parameters.Zip(actual.Parameters))
+        {
+            Assert.True(x.Value.ReadOnlySpan.SequenceEqual(y.Value.ReadOnlySpan), $"{x.Name} differs");
+            Assert.Equal(x.Mask is null, y.Mask is null);
+            Assert.Equal(x.KeptCount, y.KeptCount);
+        }
     }
 
     [Fact]
