@@ -1,7 +1,5 @@
 using System.CommandLine;
-using Shears.Nn;
 using Shears.Onnx;
-using Shears.Tensors;
 using Spectre.Console;
 
 namespace Shears.Cli.Commands;
@@ -25,9 +23,10 @@ internal static class ConvertCommand
         {
             string path = parse.GetValue(modelPath)!, outPath = parse.GetValue(output)!;
             var model = OnnxImporter.Load(path);
-            if (parse.GetValue(maskZeros)) MaskZeros(model);
+            if (parse.GetValue(maskZeros))
+                foreach (var p in model.PrunableParameters.Where(p => p.Mask is null)) p.MaskZeros();
             var metadata = OnnxImporter.ReadMetadata(path)
-                .Where(e => e.Key is not (OnnxExporter.ModelNameKey or OnnxExporter.MaskedParametersKey))
+                .Where(e => !OnnxExporter.WritesItself(e.Key))
                 .ToDictionary(e => e.Key, e => e.Value);
             bool sparse = parse.GetValue(sparseStorage);
             OnnxExporter.Export(model, outPath, new OnnxExportOptions { Metadata = metadata, SparseMaskedWeights = sparse });
@@ -38,19 +37,5 @@ internal static class ConvertCommand
             return Task.FromResult(0);
         });
         return command;
-    }
-
-    /// <summary>Masks every prunable weight that has no mask yet as weight ≠ 0.</summary>
-    internal static void MaskZeros(Sequential model)
-    {
-        foreach (var p in model.PrunableParameters)
-        {
-            if (p.Mask is not null) continue;
-            var mask = new Tensor(p.Value.Shape.ToArray());
-            var values = p.Value.ReadOnlySpan;
-            var keep = mask.Span;
-            for (int i = 0; i < values.Length; i++) keep[i] = values[i] != 0f ? 1f : 0f;
-            p.SetMask(mask);
-        }
     }
 }

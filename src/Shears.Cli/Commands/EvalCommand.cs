@@ -48,14 +48,9 @@ internal static class EvalCommand
             {
                 var otherCorrect = new bool[splits.Test.Count];
                 double otherAccuracy = Evaluator.Evaluate(other, splits.Test, cancellation: cancellation, correct: otherCorrect).Accuracy;
-                int lost = 0, won = 0;
-                for (int i = 0; i < otherCorrect.Length; i++)
-                {
-                    if (otherCorrect[i] && !correct![i]) lost++;
-                    else if (!otherCorrect[i] && correct![i]) won++;
-                }
-                comparison = new Comparison(Path.GetFileName(otherPath!), otherAccuracy, lost, won, otherAccuracy - result.Accuracy,
-                    Pruning.NonInferiority.DropUpperBound(otherCorrect, correct, z), parse.GetValue(confidence));
+                var paired = Pruning.NonInferiority.Compare(otherCorrect, correct);
+                comparison = new Comparison(Path.GetFileName(otherPath!), otherAccuracy, paired.Lost, paired.Won, paired.Drop,
+                    paired.UpperBound(z), parse.GetValue(confidence));
             }
             var (total, kept) = model.Connections();
             int rows = result.ConfusionMatrix.GetLength(0), cols = result.ConfusionMatrix.GetLength(1);

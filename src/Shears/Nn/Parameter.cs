@@ -61,6 +61,16 @@ public sealed class Parameter
         ApplyMask();
     }
 
+    /// <summary>Masks the entries that are exactly zero: how a pruned weight read from a file gets its mask back.</summary>
+    public void MaskZeros()
+    {
+        var mask = new Tensor(Value.Shape.ToArray());
+        var v = Value.ReadOnlySpan;
+        var m = mask.Span;
+        for (int i = 0; i < m.Length; i++) m[i] = v[i] != 0f ? 1f : 0f;
+        SetMask(mask);
+    }
+
     /// <summary>Zeroes pruned entries of the value (no-op when dense).</summary>
     public void ApplyMask()
     {

@@ -46,6 +46,9 @@ public static partial class OnnxExporter
     /// <summary>Metadata key holding the comma-separated names of parameters that carry masks.</summary>
     public const string MaskedParametersKey = "shears.masked";
 
+    /// <summary>Whether the exporter writes the metadata key <paramref name="key"/> itself (so it cannot be passed in <see cref="OnnxExportOptions.Metadata"/>).</summary>
+    public static bool WritesItself(string key) => key is ModelNameKey or MaskedParametersKey;
+
     /// <summary>Writes the model to <paramref name="path"/> atomically (readers never see a partial file).</summary>
     public static void Export(Sequential model, string path, OnnxExportOptions? options = null)
     {
@@ -142,7 +145,7 @@ public static partial class OnnxExporter
             proto.MetadataProps.Add(new StringStringEntryProto { Key = MaskedParametersKey, Value = string.Join(",", masked) });
         foreach (var (key, value) in options.Metadata ?? new Dictionary<string, string>())
         {
-            if (key is ModelNameKey or MaskedParametersKey)
+            if (WritesItself(key))
                 throw new ArgumentException($"Metadata key '{key}' is written by the exporter itself.", nameof(options));
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         }

@@ -172,11 +172,7 @@ internal sealed partial class OnnxGraphReader
             var p = model.Parameters.FirstOrDefault(q => q.Name == name)
                 ?? throw new OnnxFormatException(
                     $"metadata '{OnnxExporter.MaskedParametersKey}' names parameter '{name}', which the model read from the graph does not have", _source);
-            var mask = new Tensor(p.Value.Shape.ToArray());
-            var v = p.Value.ReadOnlySpan;
-            var m = mask.Span;
-            for (int i = 0; i < m.Length; i++) m[i] = v[i] != 0f ? 1f : 0f;
-            p.SetMask(mask);
+            p.MaskZeros();
         }
     }
 

@@ -11,28 +11,46 @@ namespace Shears.Pruning;
 public static class NonInferiority
 {
     /// <summary>
-    /// The upper <paramref name="z"/>-standard-error bound of the drop (original accuracy minus candidate accuracy,
-    /// accuracy units) from per-image correctness: the normal approximation to the mean of
-    /// d_i = original_i − candidate_i ∈ {−1, 0, 1}, whose variance is (lost + won)/n − drop².
+    /// Where two networks disagree on the same images: <see cref="Lost"/> images only the original gets right,
+    /// <see cref="Won"/> images only the candidate gets right, of <see cref="Count"/>.
     /// </summary>
-    public static double DropUpperBound(ReadOnlySpan<bool> originalCorrect, ReadOnlySpan<bool> candidateCorrect, double z)
+    public readonly record struct Paired(int Count, int Lost, int Won)
+    {
+        /// <summary>Original accuracy minus candidate accuracy (accuracy units).</summary>
+        public double Drop => Count == 0 ? 0 : (double)(Lost - Won) / Count;
+
+        /// <summary>
+        /// The upper <paramref name="z"/>-standard-error bound of <see cref="Drop"/>: the normal approximation to the
+        /// mean of d_i = original_i − candidate_i ∈ {−1, 0, 1}, whose variance is (lost + won)/n − drop².
+        /// </summary>
+        public double UpperBound(double z)
+        {
+            if (!(z >= 0) || double.IsInfinity(z)) throw new ArgumentOutOfRangeException(nameof(z), z, "z must be zero or more.");
+            if (Count == 0) return 0;
+            double drop = Drop;
+            double variance = Math.Max(0, (double)(Lost + Won) / Count - drop * drop);
+            return drop + z * Math.Sqrt(variance / Count);
+        }
+    }
+
+    /// <summary>Counts the images each network alone gets right, from per-image correctness on the same images.</summary>
+    public static Paired Compare(ReadOnlySpan<bool> originalCorrect, ReadOnlySpan<bool> candidateCorrect)
     {
         if (originalCorrect.Length != candidateCorrect.Length)
             throw new ArgumentException($"The original was judged on {originalCorrect.Length} images and the candidate on {candidateCorrect.Length}; a paired bound needs the same images.");
-        if (!(z >= 0) || double.IsInfinity(z)) throw new ArgumentOutOfRangeException(nameof(z), z, "z must be zero or more.");
-        int n = originalCorrect.Length;
-        if (n == 0) return 0;
         int lost = 0, won = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < originalCorrect.Length; i++)
         {
             if (originalCorrect[i] == candidateCorrect[i]) continue;
             if (originalCorrect[i]) lost++;
             else won++;
         }
-        double drop = (double)(lost - won) / n;
-        double variance = Math.Max(0, (double)(lost + won) / n - drop * drop);
-        return drop + z * Math.Sqrt(variance / n);
+        return new Paired(originalCorrect.Length, lost, won);
     }
+
+    /// <summary>The upper <paramref name="z"/>-standard-error bound of the candidate's drop against the original (<see cref="Paired.UpperBound"/>).</summary>
+    public static double DropUpperBound(ReadOnlySpan<bool> originalCorrect, ReadOnlySpan<bool> candidateCorrect, double z) =>
+        Compare(originalCorrect, candidateCorrect).UpperBound(z);
 
     /// <summary>
     /// The standard normal quantile for a one-sided <paramref name="confidence"/> in [0.5, 1): 1.645 for 0.95.

@@ -35,6 +35,16 @@ public class ParameterTests
     }
 
     [Fact]
+    public void MaskZeros_prunes_exactly_the_zero_entries_negative_zero_included()
+    {
+        var p = Make(0.5f, 0f, -0f, -1e-30f, 2f);
+        p.MaskZeros();
+        Assert.Equal([1f, 0f, 0f, 1f, 1f], p.Mask!.ReadOnlySpan.ToArray());
+        Assert.Equal(3, p.KeptCount);
+        Assert.Equal(-1e-30f, p.Value.ReadOnlySpan[3]);
+    }
+
+    [Fact]
     public void Clearing_the_mask_leaves_pruned_values_at_zero()
     {
         var p = Make(1f, 2f, 3f);

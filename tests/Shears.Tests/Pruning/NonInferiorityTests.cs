@@ -47,6 +47,8 @@ public sealed class NonInferiorityTests
         // 3 images lost, 1 won of 8: the drop is 2/8 whatever the images both get right or wrong.
         bool[] original = [true, true, true, false, true, false, true, true];
         bool[] candidate = [false, false, false, true, true, false, true, true];
+        Assert.Equal(new NonInferiority.Paired(8, Lost: 3, Won: 1), NonInferiority.Compare(original, candidate));
+        Assert.Equal(0.25, NonInferiority.Compare(original, candidate).Drop, 15);
         Assert.Equal(0.25, NonInferiority.DropUpperBound(original, candidate, 0), 15);
         Assert.True(NonInferiority.DropUpperBound(original, candidate, 1.645) > 0.25);
         Assert.Equal(0, NonInferiority.DropUpperBound(original, original, 1.645));
