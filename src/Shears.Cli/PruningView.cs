@@ -102,6 +102,9 @@ internal static class PruningView
         s.AddRow("margin", Margin(r.MarginValidation), r.MarginTest is { } mt ? Margin(mt) : "-");
         if (r.DropUpperBound is { } bound && r.Range.Confidence is { } c && r.Range.MaxDrop is { } drop)
             s.AddRow($"drop bound ({c:P0})", $"{bound * 100:F2} pts of {drop:0.###}", "-");
+        if (r.Confirmation is { } cf)
+            s.AddRow($"held out ({cf.Images:N0} images)", $"{cf.PrunedAccuracy:P2}, floor {cf.Floor:P2}: {Margin(cf.Margin)}",
+                cf.StepBacks == 0 ? "confirmed" : $"stepped back {cf.StepBacks}");
         console.Write(s);
         console.MarkupLine($"connections kept [bold]{r.ConnectionsKept:N0}[/] of {r.ConnectionsTotal:N0} ([bold]{r.KeptFraction:P2}[/], {r.Compression:F1}× compression) " +
                            $"in {r.Seconds:F0} s; range: {Markup.Escape(r.Range.Description)}");

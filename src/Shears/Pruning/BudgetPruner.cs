@@ -33,7 +33,9 @@ public sealed class BudgetPruner
 
     /// <summary>
     /// Prunes <paramref name="model"/> in place: on return it holds the final pruned and re-learned network, its
-    /// masks set. Throws <see cref="RangeException"/> when the original is already outside the range.
+    /// masks set. Throws <see cref="RangeException"/> when the original is already outside the range. With
+    /// <see cref="PruningOptions.ConfirmationImages"/>, the last that many of <paramref name="validation"/> are
+    /// held out of the search and only confirm its result.
     /// </summary>
     public PruningReport Prune(Sequential model, Dataset train, Dataset validation, Dataset? test,
         IProgress<PruningProgress>? progress = null, CancellationToken ct = default)
@@ -41,7 +43,14 @@ public sealed class BudgetPruner
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
-        var run = new Run(this, model, train, validation, test, progress, ct);
+        Dataset? confirmation = null;
+        if (Options.ConfirmationImages > 0)
+        {
+            if (Options.ConfirmationImages >= validation.Count)
+                throw new ArgumentException($"Holding {Options.ConfirmationImages} images out for confirmation leaves none of the {validation.Count} validation images of '{validation.Name}' for the search.", nameof(validation));
+            (validation, confirmation) = validation.SplitLast(Options.ConfirmationImages);
+        }
+        var run = new Run(this, model, train, validation, confirmation, test, progress, ct);
         return run.Execute();
     }
 
@@ -52,7 +61,7 @@ public sealed class BudgetPruner
         private readonly PruningOptions _o;
         private readonly Sequential _model;
         private readonly Dataset _train, _validation;
-        private readonly Dataset? _test;
+        private readonly Dataset? _confirmation, _test;
         private readonly IProgress<PruningProgress>? _progress;
         private readonly CancellationToken _ct;
         private readonly IReadOnlyList<PrunableWeight> _weights;
@@ -62,6 +71,8 @@ public sealed class BudgetPruner
         private readonly List<RoundReport> _rounds = [];
         private IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> _sensitivity = new Dictionary<string, IReadOnlyList<SensitivityPoint>>();
         private ModelState _lastGood = null!;
+        // Every network accepted so far, the original first: where the confirmation steps back to.
+        private readonly List<AcceptedNetwork> _accepted = [];
         private Distillation? _teacher;
         private double _lastGoodAccuracy;
         private double _floor;
@@ -71,18 +82,21 @@ public sealed class BudgetPruner
         private bool[]? _originalCorrect, _candidateCorrect;
         private double _z, _dropLimit;
 
-        public Run(BudgetPruner owner, Sequential model, Dataset train, Dataset validation, Dataset? test, IProgress<PruningProgress>? progress, CancellationToken ct)
+        public Run(BudgetPruner owner, Sequential model, Dataset train, Dataset validation, Dataset? confirmation, Dataset? test,
+            IProgress<PruningProgress>? progress, CancellationToken ct)
         {
             _owner = owner;
             _o = owner.Options;
             _model = model;
             _train = train;
             _validation = validation;
+            _confirmation = confirmation;
             _test = test;
             _progress = progress;
             _ct = ct;
             CheckData(model, train, "training");
             CheckData(model, validation, "validation");
+            if (confirmation is not null) CheckData(model, confirmation, "confirmation");
             if (test is not null) CheckData(model, test, "test");
             _weights = PrunableWeight.Of(model);
             if (_weights.Count == 0) throw new ArgumentException($"Model '{model.Name}' has no prunable weights.", nameof(model));
@@ -105,10 +119,12 @@ public sealed class BudgetPruner
             double originalValidation = Evaluator.Evaluate(_model, _validation, _o.EvaluationBatchSize, _ct, _originalCorrect).Accuracy;
             var original = new AccuracyPair(originalValidation, _test is null ? null : Evaluate(_test));
             _o.Range.EnsureContains(original.ValidationAccuracy);
+            double? originalConfirmation = _confirmation is null ? null : Evaluate(_confirmation);
             double rangeFloor = _o.Range.Floor(original.ValidationAccuracy);
             _floor = _o.FloorFor(original.ValidationAccuracy, _validation.Count);
             _lastGood = _model.Snapshot();
             _lastGoodAccuracy = original.ValidationAccuracy;
+            Remember();
             // Every re-learning (rounds, rescues, polish) distils from the original, so its outputs are recorded once, now.
             if (_o.Distils) Report(PruningPhase.Measure, "Recording the original network's outputs for distillation");
             _teacher = _o.TeacherFor(_model, _train, _ct);
@@ -185,6 +201,7 @@ public sealed class BudgetPruner
                             }
                         _lastGood = _model.Snapshot();
                         _lastGoodAccuracy = accuracy;
+                        Remember();
                         Report(PruningPhase.Check, $"Round {_round}: inside the range, {kept} of {_model.Connections().Total} connections kept", accuracy, kept);
                         if (!steps.Accepted(keptBefore, kept)) break;
                     }
@@ -205,6 +222,7 @@ public sealed class BudgetPruner
                 throw;
             }
 
+            var confirmation = originalConfirmation is double oc ? Confirm(oc) : null;
             var final = Judge();
             var pruned = new AccuracyPair(final.Accuracy, _test is null ? null : Evaluate(_test));
             var (total, keptFinal) = _model.Connections();
@@ -221,6 +239,7 @@ public sealed class BudgetPruner
                 AfterPruning = afterPruning ?? original,
                 Pruned = pruned,
                 DropUpperBound = final.DropBound,
+                Confirmation = confirmation,
                 Seconds = clock.Elapsed.TotalSeconds,
                 Allocation = _o.Allocation,
                 Criterion = _o.Criterion,
@@ -249,9 +268,49 @@ public sealed class BudgetPruner
             {
                 _lastGood = _model.Snapshot();
                 _lastGoodAccuracy = verdict.Accuracy;
+                Remember();
                 Report(PruningPhase.Check, $"Polish: validation accuracy {AccuracyRange.Percent(verdict.Accuracy)}", verdict.Accuracy);
             }
             else _lastGood.Restore(_model);
+        }
+
+        /// <summary>A network the search accepted, with the per-layer shares and thresholds it was pruned at.</summary>
+        private sealed record AcceptedNetwork(int Round, ModelState State, double Accuracy, double?[] Shares, double[] Thresholds);
+
+        /// <summary>Adds the network to continue from (<see cref="_lastGood"/>) to the accepted ones.</summary>
+        private void Remember() =>
+            _accepted.Add(new AcceptedNetwork(_round, _lastGood, _lastGoodAccuracy, (double?[])_layerShare.Clone(), (double[])_layerThreshold.Clone()));
+
+        /// <summary>
+        /// Checks the search's result on the held-out images against the range's own floor there and, when it falls
+        /// below, steps back through the accepted networks, newest first, to the first that holds; leaves the model
+        /// as that network. Only when none holds (the original below an absolute floor on these images) is the
+        /// original kept, and the report says it is outside.
+        /// </summary>
+        private ConfirmationReport Confirm(double originalAccuracy)
+        {
+            var held = _confirmation!;
+            double floor = _o.Range.Floor(originalAccuracy);
+            int stepBacks = 0;
+            for (int i = _accepted.Count - 1; ; i--)
+            {
+                var candidate = _accepted[i];
+                candidate.State.Restore(_model);
+                double accuracy = Evaluate(held);
+                if (AccuracyRange.Holds(accuracy, floor) || i == 0)
+                {
+                    _lastGood = candidate.State;
+                    _lastGoodAccuracy = candidate.Accuracy;
+                    candidate.Shares.CopyTo(_layerShare, 0);
+                    candidate.Thresholds.CopyTo(_layerThreshold, 0);
+                    Report(PruningPhase.Check, stepBacks == 0
+                        ? $"Confirmed on {held.Count} held-out images: {AccuracyRange.Percent(accuracy)}, floor {AccuracyRange.Percent(floor)}"
+                        : $"Confirmation stepped back {stepBacks} network{(stepBacks == 1 ? "" : "s")} to round {candidate.Round}'s: {AccuracyRange.Percent(accuracy)} on {held.Count} held-out images, floor {AccuracyRange.Percent(floor)}",
+                        accuracy, _model.Connections().Kept);
+                    return new ConfirmationReport(held.Count, originalAccuracy, floor, accuracy, stepBacks, candidate.Round);
+                }
+                stepBacks++;
+            }
         }
 
         /// <summary>What a round pruned before re-learning.</summary>

@@ -19,6 +19,21 @@ public sealed record AccuracyPair(double ValidationAccuracy, double? TestAccurac
 public sealed record RangeReport(double MinAccuracy, double? MaxDrop, double? RequestedMinAccuracy, double ErrorBudget, string Description,
     double? TestFloor = null, double SafetyMargin = 0, double? Confidence = null);
 
+/// <summary>
+/// The check of the search's result on validation images it never saw (<see cref="PruningOptions.ConfirmationImages"/>).
+/// </summary>
+/// <param name="Images">How many images were held out of the search.</param>
+/// <param name="OriginalAccuracy">The original network's accuracy on them.</param>
+/// <param name="Floor">The range's floor on them: the absolute floor, the original's accuracy on them minus the largest drop, or the stricter.</param>
+/// <param name="PrunedAccuracy">The final network's accuracy on them.</param>
+/// <param name="StepBacks">How many of the search's accepted networks, newest first, fell below <paramref name="Floor"/> and were passed over.</param>
+/// <param name="Round">The round whose network was kept (0: the original).</param>
+public sealed record ConfirmationReport(int Images, double OriginalAccuracy, double Floor, double PrunedAccuracy, int StepBacks, int Round)
+{
+    /// <summary>Final accuracy on the held-out images minus their floor (negative only when even the original is below an absolute floor there).</summary>
+    public double Margin => PrunedAccuracy - Floor;
+}
+
 /// <summary>One prunable weight's outcome.</summary>
 /// <param name="Name">The parameter's name, e.g. "fc1.weight".</param>
 /// <param name="Budget">The share of the error budget this layer was given in the last round that changed it (accuracy units); null for the baselines, which share no budget.</param>
@@ -101,6 +116,11 @@ public sealed record PruningReport
     /// the original, paired on the validation images (accuracy units; at most the largest drop). Null without one.
     /// </summary>
     public double? DropUpperBound { get; init; }
+    /// <summary>
+    /// With held-out images (<see cref="PruningOptions.ConfirmationImages"/>): where the final network stands on
+    /// them. <see cref="Pruned"/>'s validation accuracy is then on the search's images only. Null without.
+    /// </summary>
+    public ConfirmationReport? Confirmation { get; init; }
     /// <summary>Final validation accuracy minus the floor; never negative.</summary>
     public double MarginValidation => Pruned.ValidationAccuracy - Range.MinAccuracy;
     /// <summary>Final test accuracy minus the test floor (<see cref="RangeReport.TestFloor"/>; reported only: the test set decides nothing).</summary>

@@ -136,6 +136,9 @@ public static class PruningReportWriter
         md.AppendLine($"| Margin, validation | {SignedPoints(r.MarginValidation)} ({(inside ? "inside the range" : "OUTSIDE the range")}) |");
         if (r.DropUpperBound is double bound && r.Range.Confidence is double confidence && r.Range.MaxDrop is double drop)
             md.AppendLine($"| Drop, upper bound | {Points(bound)} at {Num(confidence * 100, "0.#")}% one-sided confidence, paired with the original on the validation images (largest drop {Num(drop, "0.###")} points) |");
+        if (r.Confirmation is { } cf)
+            md.AppendLine($"| Margin, held-out images | {SignedPoints(cf.Margin)}: {Pct(cf.PrunedAccuracy)} against the floor {Pct(cf.Floor)} on {Count(cf.Images)} validation images the search never saw " +
+                          $"(original {Pct(cf.OriginalAccuracy)}); {(cf.StepBacks == 0 ? "the search's result held there" : $"stepped back {cf.StepBacks} accepted network{(cf.StepBacks == 1 ? "" : "s")} to round {cf.Round}'s")} |");
         md.AppendLine($"| Margin, test | {(r.MarginTest is double mt ? $"{SignedPoints(mt)} ({(AccuracyRange.Holds(r.Pruned.TestAccuracy!.Value, r.Range.TestFloor ?? r.Range.MinAccuracy) ? "above" : "below")} the test floor {Pct(r.Range.TestFloor ?? r.Range.MinAccuracy)}; reported only, the test set decides nothing)" : "no test set")} |");
         md.AppendLine($"| Verdict | **{(inside ? "inside the range" : "OUTSIDE the range")}** |");
         md.AppendLine($"| Allocation, criterion | {r.Allocation}, {r.Criterion} |");

@@ -179,6 +179,31 @@ public sealed class PruneCliTests : IDisposable
     }
 
     [Fact]
+    public void Confirm_holds_images_out_of_the_search_and_reports_where_the_result_stands_on_them()
+    {
+        string report = _temp.Sub("confirmed");
+        var run = Prune("--max-drop", "5", "--confirm", "20", "--out", _temp.Sub("c.onnx"), "--report", report);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.Contains("held out (20 images)", run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        var c = json.RootElement.GetProperty("confirmation");
+        Assert.Equal(20, c.GetProperty("images").GetInt32());
+        double floor = c.GetProperty("floor").GetDouble(), accuracy = c.GetProperty("prunedAccuracy").GetDouble();
+        Assert.Equal(c.GetProperty("originalAccuracy").GetDouble() - 0.05, floor, 9);
+        Assert.Equal(accuracy - floor, c.GetProperty("margin").GetDouble(), 9);
+        // Inside the range on the held-out images, unless even the original is not (a drop cannot put it there).
+        Assert.True(accuracy >= floor - 1e-9 || c.GetProperty("round").GetInt32() == 0);
+        Assert.InRange(c.GetProperty("stepBacks").GetInt32(), 0, 3);
+        Assert.Contains("Margin, held-out images", File.ReadAllText(Path.Combine(report, "report.md")));
+
+        var all = Prune("--max-drop", "5", "--confirm", "60", "--out", _temp.Sub("bad.onnx"));
+        Assert.NotEqual(0, all.ExitCode);
+        Assert.Contains("confirmation", all.Error);
+        Assert.False(File.Exists(_temp.Sub("bad.onnx")));
+    }
+
+    [Fact]
     public void An_unknown_allocation_is_a_usage_error()
     {
         var run = Prune("--max-drop", "1", "--allocation", "random", "--out", _temp.Sub("p.onnx"));

@@ -63,7 +63,13 @@ public sealed class ReproduceCliTests : IDisposable
         string md = File.ReadAllText(Path.Combine(output, "results.md"));
         Assert.Contains("Quick mode", md);
         Assert.Contains("## Over the seeds", md);
-        Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed)", md);
+        Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed; the search decides on the first 30 of them, and the last 30 only confirm its result)", md);
+        // Half the validation images are held out of the search by default, and every run is checked on them.
+        var confirmation = sensitivity.GetProperty("confirmation");
+        Assert.Equal(30, confirmation.GetProperty("images").GetInt32());
+        Assert.Equal(confirmation.GetProperty("originalAccuracy").GetDouble() - 0.002, confirmation.GetProperty("floor").GetDouble(), 9);
+        Assert.True(confirmation.GetProperty("margin").GetDouble() >= -1e-9 || confirmation.GetProperty("round").GetInt32() == 0);
+        Assert.Contains("## Held-out confirmation", md);
         Assert.Contains("## Allocations at equal connections kept", md);
         Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 1 |", md);
 
@@ -91,6 +97,18 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(everySeed ? [1, 2] : [1], baselineSeeds);
         Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 2 |", File.ReadAllText(Path.Combine(output, "results.md")));
         Assert.Equal("random:60:2", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed2-e3.onnx"))["shears.validation"]);
+    }
+
+    [Fact]
+    public void Holding_out_every_validation_image_for_confirmation_is_a_usage_error()
+    {
+        string data = CliData.Bands(_temp.Folder("data"), train: 400);
+
+        var run = CliRunner.Invoke("reproduce", "--quick", "--models", "fcn1", "--validation", "60", "--confirm", "60",
+            "--dataset", data, "--data-dir", data, "--out", _temp.Sub("out"));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--confirm", run.Error);
     }
 
     [Fact]

@@ -470,6 +470,87 @@ public sealed class BudgetPrunerTests
         Assert.Null(floor.Range.Confidence);
     }
 
+    /// <summary>The samples of <paramref name="data"/> at <paramref name="indices"/>, in that order.</summary>
+    private static Shears.Data.Dataset Subset(Shears.Data.Dataset data, IReadOnlyList<int> indices, string name)
+    {
+        var images = new float[indices.Count * data.SampleLength];
+        for (int i = 0; i < indices.Count; i++) data.Sample(indices[i]).CopyTo(images.AsSpan(i * data.SampleLength));
+        return new Shears.Data.Dataset(name, images, indices.Select(i => data.Labels[i]).ToArray(), data.SampleShape, data.ClassCount);
+    }
+
+    [Fact]
+    public void Held_out_images_confirm_the_result_or_the_pruner_steps_back_to_the_newest_accepted_network_that_holds_there()
+    {
+        var data = PruningTestSupport.Mnist;
+        var validation = data.Validation;
+        var originalCorrect = new bool[validation.Count];
+        Evaluator.Evaluate(PruningTestSupport.TrainedSmall(), validation, correct: originalCorrect);
+        // Held out: the validation images the original gets right. It scores 100% there, so the floor is 97% at a
+        // 3-point drop, and a network that is 3 points down on the searched images has lost more than 3 in 100 of
+        // these (it loses (drop·n + won) of the n·accuracy images the original got right): the search's result fails.
+        var held = Subset(validation, Enumerable.Range(0, validation.Count).Where(i => originalCorrect[i]).ToArray(), "held");
+        var searchedThenHeld = new Shears.Data.Dataset("v+held", [.. validation.Images, .. held.Images], [.. validation.Labels, .. held.Labels], validation.SampleShape, validation.ClassCount);
+        var options = new PruningOptions(AccuracyRange.WithinDrop(3)) { RelearnEpochs = 1, Rounds = 3, RefinePasses = 0 };
+
+        var searchOnly = PruningTestSupport.TrainedSmall();
+        var plain = new BudgetPruner(options).Prune(searchOnly, data.Train, validation, data.Test);
+        var model = PruningTestSupport.TrainedSmall();
+        var report = new BudgetPruner(options with { ConfirmationImages = held.Count }).Prune(model, data.Train, searchedThenHeld, data.Test);
+
+        Assert.Null(plain.Confirmation);
+        var c = report.Confirmation!;
+        Assert.Equal(held.Count, c.Images);
+        Assert.Equal(1.0, c.OriginalAccuracy);
+        Assert.Equal(0.97, c.Floor, 12);
+        // The search saw exactly the first images, so it went the same way as the run on them alone...
+        Assert.Equal(plain.Rounds.Select(r => (r.Outcome, r.Kept)), report.Rounds.Select(r => (r.Outcome, r.Kept)));
+        Assert.True(Evaluator.Evaluate(searchOnly, held).Accuracy < c.Floor, "The construction should make the search's result fail on the held-out images.");
+        // ...and the held-out images sent it back to an earlier network the search accepted, inside the range there.
+        Assert.True(c.StepBacks >= 1);
+        Assert.True(AccuracyRange.Holds(c.PrunedAccuracy, c.Floor), $"{c.PrunedAccuracy} is below {c.Floor} (round {c.Round}).");
+        Assert.Equal(Evaluator.Evaluate(model, held).Accuracy, c.PrunedAccuracy);
+        Assert.True(report.ConnectionsKept > plain.ConnectionsKept);
+        long keptAtRound = c.Round == 0 ? report.ConnectionsTotal : report.Rounds[c.Round - 1].Kept;
+        Assert.Equal(keptAtRound, report.ConnectionsKept);
+        Assert.Equal(model.Connections().Kept, report.ConnectionsKept);
+        Assert.Equal(report.Rounds.Count(r => r.Accepted) - (c.Round == 0 ? 0 : report.Rounds.Take(c.Round).Count(r => r.Accepted)), c.StepBacks);
+        // The report describes the network kept: accuracy on the searched images, and its layers.
+        Assert.Equal(Evaluator.Evaluate(model, validation).Accuracy, report.Pruned.ValidationAccuracy);
+        Assert.All(report.Layers, l => Assert.Equal(model.GetParameter(l.Name).KeptCount, l.Kept));
+        Assert.True(c.Margin >= -AccuracyRange.Tolerance);
+    }
+
+    [Fact]
+    public void A_result_that_holds_on_the_held_out_images_is_kept_and_holding_out_every_image_is_refused()
+    {
+        var data = PruningTestSupport.Mnist;
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2)) { RelearnEpochs = 0, Rounds = 1, RefinePasses = 0 };
+        var (searched, held) = data.Validation.SplitLast(400);
+        var searchOnly = PruningTestSupport.TrainedSmall();
+        var plain = new BudgetPruner(options).Prune(searchOnly, data.Train, searched, data.Test);
+        var model = PruningTestSupport.TrainedSmall();
+
+        var report = new BudgetPruner(options with { ConfirmationImages = 400 }).Prune(model, data.Train, data.Validation, data.Test);
+
+        var c = report.Confirmation!;
+        double original = Evaluator.Evaluate(PruningTestSupport.TrainedSmall(), held).Accuracy;
+        Assert.Equal(original, c.OriginalAccuracy);
+        Assert.Equal(original - 0.02, c.Floor, 12);
+        Assert.Equal(Evaluator.Evaluate(model, held).Accuracy, c.PrunedAccuracy);
+        Assert.Equal(c.PrunedAccuracy - c.Floor, c.Margin, 12);
+        // One round: the search's result where it holds on the held-out images, else the original (the only other network accepted).
+        bool holds = AccuracyRange.Holds(Evaluator.Evaluate(searchOnly, held).Accuracy, c.Floor);
+        Assert.Equal(holds ? 0 : 1, c.StepBacks);
+        Assert.Equal(c.StepBacks == 0 ? plain.ConnectionsKept : report.ConnectionsTotal, report.ConnectionsKept);
+        Assert.Equal(c.StepBacks == 0 ? 1 : 0, c.Round);
+        Assert.Equal(Evaluator.Evaluate(model, searched).Accuracy, report.Pruned.ValidationAccuracy);
+
+        var e = Assert.Throws<ArgumentException>(() => new BudgetPruner(options with { ConfirmationImages = data.Validation.Count })
+            .Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, data.Test));
+        Assert.Contains("confirmation", e.Message);
+        Assert.Contains(data.Validation.Name, e.Message);
+    }
+
     [Fact]
     public void A_safety_margin_is_kept_above_an_absolute_floor_on_validation()
     {

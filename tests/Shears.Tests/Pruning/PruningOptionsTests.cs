@@ -52,6 +52,7 @@ public sealed class PruningOptionsTests
     [InlineData(nameof(PruningOptions.MarginStandardErrors))]
     [InlineData(nameof(PruningOptions.StepGrowth))]
     [InlineData(nameof(PruningOptions.Confidence))]
+    [InlineData(nameof(PruningOptions.ConfirmationImages))]
     public void Bad_values_of_the_new_options_are_refused_by_name(string name)
     {
         var o = new PruningOptions(AccuracyRange.WithinDrop(0.2));
@@ -63,6 +64,7 @@ public sealed class PruningOptionsTests
             nameof(PruningOptions.SafetyMargin) => o with { SafetyMargin = double.NaN },
             nameof(PruningOptions.MarginStandardErrors) => o with { MarginStandardErrors = -1 },
             nameof(PruningOptions.Confidence) => o with { Confidence = 1 },
+            nameof(PruningOptions.ConfirmationImages) => o with { ConfirmationImages = -1 },
             _ => o with { StepGrowth = 0.5 },
         };
         var e = Assert.Throws<ArgumentOutOfRangeException>(o.Validate);
