@@ -16,7 +16,7 @@ public sealed class ReproduceCliTests : IDisposable
     {
         string data = CliData.Bands(_temp.Folder("data"), train: 400), output = _temp.Sub("out");
 
-        var run = CliRunner.Invoke("reproduce", "--quick", "--models", "fcn1", "--validation", "60",
+        var run = CliRunner.Invoke("reproduce", "--quick", "--models", "fcn1", "--validation", "60", "--confirm", "30",
             "--dataset", data, "--data-dir", data, "--out", output);
 
         Assert.True(run.ExitCode == 0, run.Error + run.Output);
@@ -64,7 +64,7 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Contains("Quick mode", md);
         Assert.Contains("## Over the seeds", md);
         Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed; the search decides on the first 30 of them, and the last 30 only confirm its result)", md);
-        // Half the validation images are held out of the search by default, and every run is checked on them.
+        // --confirm holds the last 30 validation images out of the search, and every run is checked on them.
         var confirmation = sensitivity.GetProperty("confirmation");
         Assert.Equal(30, confirmation.GetProperty("images").GetInt32());
         Assert.Equal(confirmation.GetProperty("originalAccuracy").GetDouble() - 0.002, confirmation.GetProperty("floor").GetDouble(), 9);
@@ -95,7 +95,11 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal([1, 2], iso.Where(e => !e.GetProperty("equalKeptBaseline").GetBoolean()).Select(e => e.GetProperty("seed").GetInt32()).Order());
         var baselineSeeds = iso.Where(e => e.GetProperty("equalKeptBaseline").GetBoolean()).Select(e => e.GetProperty("seed").GetInt32()).Distinct().Order();
         Assert.Equal(everySeed ? [1, 2] : [1], baselineSeeds);
-        Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 2 |", File.ReadAllText(Path.Combine(output, "results.md")));
+        string md = File.ReadAllText(Path.Combine(output, "results.md"));
+        Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 2 |", md);
+        // Without --confirm the search decides on every validation image and nothing is held out.
+        Assert.DoesNotContain("## Held-out confirmation", md);
+        Assert.All(iso, e => Assert.True(!e.TryGetProperty("confirmation", out var c) || c.ValueKind == JsonValueKind.Null));
         Assert.Equal("random:60:2", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed2-e3.onnx"))["shears.validation"]);
     }
 
