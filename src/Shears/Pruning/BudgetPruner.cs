@@ -71,7 +71,7 @@ public sealed class BudgetPruner
         private readonly List<RoundReport> _rounds = [];
         private IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> _sensitivity = new Dictionary<string, IReadOnlyList<SensitivityPoint>>();
         private ModelState _lastGood = null!;
-        // Every network accepted so far, the original first: where the confirmation steps back to.
+        // With held-out images, every network accepted so far, the original first: where the confirmation steps back to.
         private readonly List<AcceptedNetwork> _accepted = [];
         private Distillation? _teacher;
         private double _lastGoodAccuracy;
@@ -277,9 +277,12 @@ public sealed class BudgetPruner
         /// <summary>A network the search accepted, with the per-layer shares and thresholds it was pruned at.</summary>
         private sealed record AcceptedNetwork(int Round, ModelState State, double Accuracy, double?[] Shares, double[] Thresholds);
 
-        /// <summary>Adds the network to continue from (<see cref="_lastGood"/>) to the accepted ones.</summary>
-        private void Remember() =>
-            _accepted.Add(new AcceptedNetwork(_round, _lastGood, _lastGoodAccuracy, (double?[])_layerShare.Clone(), (double[])_layerThreshold.Clone()));
+        /// <summary>Adds the network to continue from (<see cref="_lastGood"/>) to the accepted ones, which only the confirmation needs.</summary>
+        private void Remember()
+        {
+            if (_confirmation is not null)
+                _accepted.Add(new AcceptedNetwork(_round, _lastGood, _lastGoodAccuracy, (double?[])_layerShare.Clone(), (double[])_layerThreshold.Clone()));
+        }
 
         /// <summary>
         /// Checks the search's result on the held-out images against the range's own floor there and, when it falls
