@@ -36,6 +36,8 @@ public static class PruningReportWriter
     /// Writes <paramref name="report"/> as JSON: top-level <c>model</c>, <c>connectionsTotal</c>,
     /// <c>connectionsKept</c>, <c>keptFraction</c>, <c>compression</c>, <c>range</c> {<c>minAccuracy</c>, …},
     /// <c>original</c> / <c>afterPruning</c> / <c>pruned</c> {<c>validationAccuracy</c>, <c>testAccuracy</c>},
+    /// <c>dropUpperBound</c>, <c>confirmation</c> {<c>images</c>, <c>originalAccuracy</c>, <c>floor</c>,
+    /// <c>prunedAccuracy</c>, <c>stepBacks</c>, <c>round</c>, <c>margin</c>} (null without held-out images),
     /// <c>marginValidation</c>, <c>marginTest</c>, <c>seconds</c>, <c>allocation</c>, <c>criterion</c>,
     /// <c>relearnEpochs</c>, <c>stepBacks</c>, <c>layers</c>[] {<c>name</c>, <c>connections</c>, <c>kept</c>,
     /// <c>budget</c>, <c>threshold</c>, <c>sparsity</c>}, <c>rounds</c>[] and <c>sensitivity</c> {layer: [points]}.

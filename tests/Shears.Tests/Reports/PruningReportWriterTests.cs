@@ -20,10 +20,20 @@ public sealed class PruningReportWriterTests
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = doc.RootElement;
         Assert.Equal(
-            ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned", "dropUpperBound",
+            ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned", "dropUpperBound", "confirmation",
              "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
             Names(root));
         Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin", "confidence"], Names(root.GetProperty("range")));
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("confirmation").ValueKind);
+        string confirmed = dir.File("confirmed.json");
+        PruningReportWriter.WriteJson(Report() with { Confirmation = new ConfirmationReport(5000, 0.99, 0.988, 0.9891, 2, 7) }, confirmed);
+        using (var withConfirmation = JsonDocument.Parse(File.ReadAllBytes(confirmed)))
+        {
+            var c = withConfirmation.RootElement.GetProperty("confirmation");
+            Assert.Equal(["images", "originalAccuracy", "floor", "prunedAccuracy", "stepBacks", "round", "margin"], Names(c));
+            Assert.True(Math.Abs(c.GetProperty("margin").GetDouble() - 0.0011) <= 1e-12);
+            Assert.Equal(new ConfirmationReport(5000, 0.99, 0.988, 0.9891, 2, 7), PruningReportWriter.ReadJson(confirmed).Confirmation);
+        }
         foreach (string network in new[] { "original", "afterPruning", "pruned" })
             Assert.Equal(["validationAccuracy", "testAccuracy"], Names(root.GetProperty(network)));
         var layers = root.GetProperty("layers").EnumerateArray().ToArray();
