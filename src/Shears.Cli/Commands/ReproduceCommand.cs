@@ -190,8 +190,6 @@ internal static class ReproduceCommand
                 int trainEpochs = effort.TrainEpochs, relearnEpochs = effort.RelearnEpochs;
                 var validationSplit = new ValidationSplit(s.SplitKind, s.ValidationCount, seed);
                 var (train, validation) = validationSplit.Apply(splits.Train);
-                // The baselines search nothing, so they have no use for held-out images: they report on the search's.
-                var searched = s.ConfirmationImages > 0 ? validation.SplitLast(s.ConfirmationImages).Train : validation;
                 string modelPath = Path.Combine(s.Out, "models", $"{modelName}-seed{seed}-e{trainEpochs}.onnx");
                 var dense = TrainOrReuse(context, modelName, seed, trainEpochs, modelPath, validationSplit, train, validation, cancellation);
 
@@ -236,6 +234,8 @@ internal static class ReproduceCommand
                         // The baselines at the same number of connections, re-learned for as many epochs as the pruner spent in total (capped where set).
                         int spent = effort.BaselineRelearnEpochs(
                             Math.Max(relearnEpochs, report.RelearnEpochsTotal));
+                        // The baselines search nothing, so they have no use for held-out images: they report on the search's.
+                        var searched = options.SplitValidation(validation).Searched;
                         var baselines = PruningView.Run(console, $"{title} baselines", p =>
                             BaselineComparison.CompareAtEqualKept(dense, report.ConnectionsKept, train, searched, splits.Test, spent, options, p, cancellation));
                         foreach (var b in baselines)

@@ -218,7 +218,8 @@ public sealed class Dataset
             SampleLength,
             ClassCount);
 
-    private Dataset Gather(string name, int[] indices)
+    /// <summary>A copy of the samples at <paramref name="indices"/>, in that order (an index may repeat), named <paramref name="name"/>.</summary>
+    internal Dataset Gather(string name, int[] indices)
     {
         var images = new float[indices.Length * SampleLength];
         var labels = new int[indices.Length];

@@ -43,14 +43,8 @@ public sealed class BudgetPruner
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
-        Dataset? confirmation = null;
-        if (Options.ConfirmationImages > 0)
-        {
-            if (Options.ConfirmationImages >= validation.Count)
-                throw new ArgumentException($"Holding {Options.ConfirmationImages} images out for confirmation leaves none of the {validation.Count} validation images of '{validation.Name}' for the search.", nameof(validation));
-            (validation, confirmation) = validation.SplitLast(Options.ConfirmationImages);
-        }
-        var run = new Run(this, model, train, validation, confirmation, test, progress, ct);
+        var (searched, heldOut) = Options.SplitValidation(validation);
+        var run = new Run(this, model, train, searched, heldOut, test, progress, ct);
         return run.Execute();
     }
 

@@ -214,6 +214,19 @@ public sealed record PruningOptions
         Math.Min(originalValidationAccuracy,
             Range.Floor(originalValidationAccuracy, SafetyMarginFor(originalValidationAccuracy, validationCount), DropMargin / 100.0));
 
+    /// <summary>
+    /// The validation images the search decides on and, with <see cref="ConfirmationImages"/>, the last that many,
+    /// held out to confirm its result (null without). Throws when nothing would be left for the search.
+    /// </summary>
+    public (Dataset Searched, Dataset? HeldOut) SplitValidation(Dataset validation)
+    {
+        ArgumentNullException.ThrowIfNull(validation);
+        if (ConfirmationImages == 0) return (validation, null);
+        if (ConfirmationImages >= validation.Count)
+            throw new ArgumentException($"Holding {ConfirmationImages} images out for confirmation leaves none of the {validation.Count} validation images of '{validation.Name}' for the search.", nameof(validation));
+        return validation.SplitLast(ConfirmationImages);
+    }
+
     /// <summary>Whether the drop is held at a confidence bound (<see cref="Confidence"/> set and the range has a largest drop).</summary>
     public bool BoundsDrop => Confidence > 0 && Range.MaxDrop is not null;
 

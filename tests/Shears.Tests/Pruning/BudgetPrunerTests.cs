@@ -470,14 +470,6 @@ public sealed class BudgetPrunerTests
         Assert.Null(floor.Range.Confidence);
     }
 
-    /// <summary>The samples of <paramref name="data"/> at <paramref name="indices"/>, in that order.</summary>
-    private static Shears.Data.Dataset Subset(Shears.Data.Dataset data, IReadOnlyList<int> indices, string name)
-    {
-        var images = new float[indices.Count * data.SampleLength];
-        for (int i = 0; i < indices.Count; i++) data.Sample(indices[i]).CopyTo(images.AsSpan(i * data.SampleLength));
-        return new Shears.Data.Dataset(name, images, indices.Select(i => data.Labels[i]).ToArray(), data.SampleShape, data.ClassCount);
-    }
-
     [Fact]
     public void Held_out_images_confirm_the_result_or_the_pruner_steps_back_to_the_newest_accepted_network_that_holds_there()
     {
@@ -488,8 +480,9 @@ public sealed class BudgetPrunerTests
         // Held out: the validation images the original gets right. It scores 100% there, so the floor is 97% at a
         // 3-point drop, and a network that is 3 points down on the searched images has lost more than 3 in 100 of
         // these (it loses (drop·n + won) of the n·accuracy images the original got right): the search's result fails.
-        var held = Subset(validation, Enumerable.Range(0, validation.Count).Where(i => originalCorrect[i]).ToArray(), "held");
-        var searchedThenHeld = new Shears.Data.Dataset("v+held", [.. validation.Images, .. held.Images], [.. validation.Labels, .. held.Labels], validation.SampleShape, validation.ClassCount);
+        int[] rightByOriginal = Enumerable.Range(0, validation.Count).Where(i => originalCorrect[i]).ToArray();
+        var held = validation.Gather("held", rightByOriginal);
+        var searchedThenHeld = validation.Gather("v+held", [.. Enumerable.Range(0, validation.Count), .. rightByOriginal]);
         var options = new PruningOptions(AccuracyRange.WithinDrop(3)) { RelearnEpochs = 1, Rounds = 3, RefinePasses = 0 };
 
         var searchOnly = PruningTestSupport.TrainedSmall();
