@@ -55,6 +55,7 @@ internal static class PruneCommand
         var dropMargin = new Option<double>("--drop-margin") { Description = "Margin, in points, kept inside --max-drop on the validation split (the result loses at most the drop minus this).", DefaultValueFactory = _ => DefaultOptions.DropMargin };
         var confidence = new Option<double>("--confidence") { Description = "Hold --max-drop at this one-sided confidence (e.g. 0.95): the upper confidence bound of the drop against the original, paired on the validation images, must be within it (0: the measured drop decides).", DefaultValueFactory = _ => DefaultOptions.Confidence };
         var confirm = new Option<int>("--confirm") { Description = "Hold the last N validation images out of the search and check its result on them: when it falls below the range there, step back to the newest accepted network that holds (0: none).", DefaultValueFactory = _ => DefaultOptions.ConfirmationImages };
+        var shift = new Option<int>("--relearn-shift") { Description = "Re-learn on training images shifted at random by up to N pixels each way, zero-filled (0: as they are). Lets long re-learning generalise instead of memorising.", DefaultValueFactory = _ => DefaultOptions.RelearnShift };
         var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
         var alwaysRelearn = new Option<bool>("--always-relearn") { Description = "Keep every round's re-learned network, as the paper does, even when re-learning lost accuracy the network had just after pruning (by default the better of the two is checked against the range)." };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
@@ -67,7 +68,7 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, confirm, polish, alwaysRelearn, seed, output, report, sparseStorage, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, confirm, shift, polish, alwaysRelearn, seed, output, report, sparseStorage, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -88,6 +89,7 @@ internal static class PruneCommand
                 ConfirmationImages = parse.GetValue(confirm),
                 RescueEpochs = parse.GetValue(rescue),
                 SensitivityImages = parse.GetValue(sensitivityImages),
+                RelearnShift = parse.GetValue(shift),
                 PolishEpochs = parse.GetValue(polish),
                 AcceptAsPruned = !parse.GetValue(alwaysRelearn),
                 MaxStepBacks = parse.GetValue(stepBacks),

@@ -29,7 +29,7 @@ internal static class ReproduceCommand
         long ConnectionsTotal, long ConnectionsKept, double KeptFraction, double Compression,
         RangeReport Range, AccuracyPair Original, AccuracyPair? AfterPruning, AccuracyPair Pruned,
         double MarginValidation, double? MarginTest, double Seconds, int RelearnEpochs, IReadOnlyList<LayerReport> Layers, CriterionKind Criterion,
-        int? RelearnEpochsTotal = null, double? DropUpperBound = null, ConfirmationReport? Confirmation = null);
+        int? RelearnEpochsTotal = null, double? DropUpperBound = null, ConfirmationReport? Confirmation = null, int RelearnShift = 0);
 
     public sealed record Settings(bool Quick, int Seeds, IReadOnlyList<string> Models, IReadOnlyList<string> Allocations, string Out, string? DataDir, string Dataset,
         ValidationSplitKind SplitKind = ValidationSplitKind.Random, int ValidationCount = ValidationSplit.DefaultCount, bool BaselinesEverySeed = false,
@@ -95,7 +95,8 @@ internal static class ReproduceCommand
     /// </summary>
     public sealed record ModelEffort(int TrainEpochs, int RelearnEpochs, int Rounds,
         CriterionKind Criterion = CriterionKind.Magnitude, float? RelearnLearningRate = null, double? StepBudget = null, int? SensitivityImages = null,
-        double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null, double DropMargin = 0, int? FloorRounds = null, double Confidence = 0)
+        double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null, double DropMargin = 0, int? FloorRounds = null, double Confidence = 0,
+        int RelearnShift = 0)
     {
         /// <summary>
         /// The baselines' re-learning epochs: as many as the pruner spent in all its rounds, at most
@@ -123,6 +124,7 @@ internal static class ReproduceCommand
                 DistillWeight = DistillWeight,
                 DropMargin = DropMargin,
                 Confidence = Confidence,
+                RelearnShift = RelearnShift,
                 MaxStepBacks = MaxStepBacks ?? defaults.MaxStepBacks,
                 Rounds = range.MinAccuracy is not null && range.MaxDrop is null ? FloorRounds ?? Rounds : Rounds,
                 Seed = seed,
@@ -277,14 +279,14 @@ internal static class ReproduceCommand
 
     private static Entry FromReport(PruningReport r, string rangeName, string allocation, int seed, int relearnEpochs) =>
         new(r.Model, rangeName, allocation, seed, false, r.ConnectionsTotal, r.ConnectionsKept, r.KeptFraction, r.Compression,
-            r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers, r.Criterion, r.RelearnEpochsTotal, r.DropUpperBound, r.Confirmation);
+            r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers, r.Criterion, r.RelearnEpochsTotal, r.DropUpperBound, r.Confirmation, r.RelearnShift);
 
     private static Entry FromBaseline(BaselineResult b, string model, PruningReport reference, string rangeName, int seed) =>
         new(model, rangeName, b.Allocation == AllocationKind.Global ? "global" : "uniform-sparsity", seed, true,
             b.ConnectionsTotal, b.ConnectionsKept, b.KeptFraction, (double)b.ConnectionsTotal / Math.Max(1, b.ConnectionsKept),
             reference.Range, reference.Original, b.BeforeRelearn, b.AfterRelearn,
             b.AfterRelearn.ValidationAccuracy - reference.Range.MinAccuracy, b.AfterRelearn.TestAccuracy - (reference.Range.TestFloor ?? reference.Range.MinAccuracy),
-            b.Seconds, b.RelearnEpochs, b.Layers, reference.Criterion);
+            b.Seconds, b.RelearnEpochs, b.Layers, reference.Criterion, RelearnShift: reference.RelearnShift);
 
     private static string Pct(double? v) => v is { } x ? $"{x * 100:F2}" : "-";
 
@@ -340,12 +342,32 @@ internal static class ReproduceCommand
                           $"{e.DropUpperBound * 100:+0.00;-0.00} | {(e.Original.TestAccuracy - e.Pruned.TestAccuracy is { } d ? (d * 100).ToString("+0.00;-0.00") : "-")} |");
     }
 
+    /// <summary>How hard each model was worked (<see cref="Effort"/>), so a reader can tell the settings behind the figures.</summary>
+    private static void EffortTable(StringBuilder md, Results results)
+    {
+        var models = results.Entries.Select(e => e.Model).Distinct().ToList();
+        if (models.Count == 0) return;
+        md.AppendLine("## Settings").AppendLine();
+        md.AppendLine("| model | training epochs | re-learning epochs / round | rounds | re-learning rate | criterion | distillation α | random shift | drop held at |");
+        md.AppendLine("|---|---:|---:|---:|---:|---|---:|---:|---:|");
+        foreach (var model in models)
+        {
+            var f = Effort(model, results.Quick);
+            var rate = f.RelearnLearningRate ?? new PruningOptions(AccuracyRange.WithinDrop(IsoAccuracyDrop)).RelearnLearningRate;
+            md.AppendLine($"| {model} | {f.TrainEpochs} | {f.RelearnEpochs} | {f.Rounds}{(f.FloorRounds is int fr ? $" ({fr} at the floor)" : "")} | {rate:0.####} | {f.Criterion} | " +
+                          $"{(f.DistillWeight > 0 ? f.DistillWeight.ToString("0.##") : "-")} | {(f.RelearnShift > 0 ? $"±{f.RelearnShift} px" : "-")} | " +
+                          $"{(f.Confidence > 0 ? $"{f.Confidence * 100:0.#}% bound" : "measured drop")} |");
+        }
+        md.AppendLine();
+    }
+
     public static string Markdown(Results results, IReadOnlyList<string> images)
     {
         var md = new StringBuilder();
         md.AppendLine("# Shears: reproduction of connection pruning with per-layer error budgets").AppendLine();
         if (results.Quick) md.AppendLine("> **Quick mode**: fewer training epochs, less re-learning and fewer rounds. Indicative only.").AppendLine();
         md.AppendLine($"{results.Seeds} seed(s), {results.Seconds / 60:F1} minutes. Accuracies in %, decisions on the validation split ({results.ValidationSplit}); test reported only.").AppendLine();
+        EffortTable(md, results);
         md.AppendLine("## Pruning against the desired range (sensitivity allocation unless stated)").AppendLine();
         md.AppendLine("| model | range | allocation | seed | kept | kept % | compression | original val / test | pruned val / test | floor val / test | margin val / test |");
         md.AppendLine("|---|---|---|---|---:|---:|---:|---|---|---:|---|");

@@ -92,6 +92,7 @@ public sealed class BudgetPruner
             CheckData(model, validation, "validation");
             if (confirmation is not null) CheckData(model, confirmation, "confirmation");
             if (test is not null) CheckData(model, test, "test");
+            RandomShift.Check(_o.RelearnShift, model.InputShape, $"The samples of model '{model.Name}'");
             _weights = PrunableWeight.Of(model);
             if (_weights.Count == 0) throw new ArgumentException($"Model '{model.Name}' has no prunable weights.", nameof(model));
             _criterion = Criteria.Create(_o.Criterion, _o.EvaluationBatchSize);
@@ -240,6 +241,7 @@ public sealed class BudgetPruner
                 RelearnEpochs = _o.RelearnEpochs,
                 DistillWeight = _o.DistillWeight,
                 DistillTemperature = _o.Distils ? _o.DistillTemperature : 0,
+                RelearnShift = _o.RelearnShift,
                 StepBacks = steps.StepBacks,
                 Layers = layers,
                 Rounds = _rounds,

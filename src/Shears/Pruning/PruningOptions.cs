@@ -78,6 +78,13 @@ public sealed record PruningOptions
     public bool AcceptAsPruned { get; init; } = true;
     /// <summary>An accepted round that removes less than this fraction of the connections it started with ends the run.</summary>
     public double MinRoundGain { get; init; } = 0.01;
+    /// <summary>
+    /// Re-learn on training images translated at random by up to this many pixels (<see cref="RandomShift"/>; 0,
+    /// the default: as they are). The pruned network then sees new images each epoch, so long re-learning does
+    /// not memorise the training set, and it can end more accurate than an original trained without shifts,
+    /// which is what lets a network hold a tight range on unseen images rather than only on the validation split.
+    /// </summary>
+    public int RelearnShift { get; init; }
     /// <summary>Epochs of a last re-learning of the accepted network, kept only if its validation accuracy does not fall (0: none).</summary>
     public int PolishEpochs { get; init; } = 0;
     /// <summary>
@@ -168,6 +175,7 @@ public sealed record PruningOptions
         if (!(StepGrowth >= 1 && StepGrowth <= 4)) throw new ArgumentOutOfRangeException(nameof(StepGrowth), StepGrowth, "The step growth must be in [1, 4].");
         if (!(MinRoundGain >= 0 && MinRoundGain < 1)) throw new ArgumentOutOfRangeException(nameof(MinRoundGain), MinRoundGain, "The least gain of a round must be a fraction in [0, 1).");
         if (RescueEpochs < 0) throw new ArgumentOutOfRangeException(nameof(RescueEpochs), RescueEpochs, "Rescue epochs must be zero or more.");
+        if (RelearnShift < 0) throw new ArgumentOutOfRangeException(nameof(RelearnShift), RelearnShift, "The re-learning shift must be zero or more pixels.");
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
         if (!(DropMargin >= 0 && DropMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(DropMargin), DropMargin, "The drop margin is in percentage points and must be in [0, 100].");
@@ -249,6 +257,7 @@ public sealed record PruningOptions
         Optimizer = RelearnOptimizer,
         LearningRate = RelearnLearningRate,
         Schedule = ScheduleKind.Cosine,
+        MaxShift = RelearnShift,
         Seed = unchecked(Seed + round),
     };
 }

@@ -134,6 +134,8 @@ public sealed record PruningReport
     /// <summary>α of distillation from the original during re-learning (0: labels only) and its temperature.</summary>
     public double DistillWeight { get; init; }
     public double DistillTemperature { get; init; }
+    /// <summary>The largest random shift, in pixels, of the images re-learning saw (0: as they are).</summary>
+    public int RelearnShift { get; init; }
     public required int StepBacks { get; init; }
     public required IReadOnlyList<LayerReport> Layers { get; init; }
     public required IReadOnlyList<RoundReport> Rounds { get; init; }

@@ -145,7 +145,8 @@ public static class PruningReportWriter
         md.AppendLine($"| Verdict | **{(inside ? "inside the range" : "OUTSIDE the range")}** |");
         md.AppendLine($"| Allocation, criterion | {r.Allocation}, {r.Criterion} |");
         md.AppendLine($"| Re-learning | {r.RelearnEpochs} epoch{(r.RelearnEpochs == 1 ? "" : "s")} per round; {r.Rounds.Count} round{(r.Rounds.Count == 1 ? "" : "s")}, {r.StepBacks} step-back{(r.StepBacks == 1 ? "" : "s")}" +
-                      $"{(r.DistillWeight > 0 ? $"; distilled from the original (α {Num(r.DistillWeight, "0.##")}, T {Num(r.DistillTemperature, "0.##")})" : "")} |");
+                      $"{(r.DistillWeight > 0 ? $"; distilled from the original (α {Num(r.DistillWeight, "0.##")}, T {Num(r.DistillTemperature, "0.##")})" : "")}" +
+                      $"{(r.RelearnShift > 0 ? $"; images shifted at random by up to {r.RelearnShift} pixel{(r.RelearnShift == 1 ? "" : "s")}" : "")} |");
         if (r.ValidationSplit is { } split) md.AppendLine($"| Validation split | {split} |");
         md.AppendLine($"| Time | {Num(r.Seconds, "0.0")} s |");
         md.AppendLine();

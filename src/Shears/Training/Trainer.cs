@@ -30,6 +30,7 @@ public sealed class Trainer
         if (train.ClassCount > _model.ClassCount)
             throw new ArgumentException($"Dataset '{train.Name}' has {train.ClassCount} classes but model '{_model.Name}' predicts {_model.ClassCount}.");
         if (train.Count == 0) throw new ArgumentException($"Dataset '{train.Name}' is empty.");
+        RandomShift.Check(_options.MaxShift, _model.InputShape, $"The samples of model '{_model.Name}'");
         if (_options.Distillation is { } d && (d.Count != train.Count || d.Classes != _model.ClassCount))
             throw new ArgumentException($"The distillation targets are [{d.Count}, {d.Classes}] but dataset '{train.Name}' has {train.Count} samples and model '{_model.Name}' {_model.ClassCount} classes.");
 
@@ -51,6 +52,7 @@ public sealed class Trainer
         var order = new int[train.Count];
         var loss = new SoftmaxCrossEntropy();
         var distilled = _options.Distillation is null ? null : new DistillationLoss(_options.Distillation);
+        var shift = _options.MaxShift == 0 ? null : new RandomShift(_options.MaxShift, _model.InputShape);
         var total = Stopwatch.StartNew();
         long imagesSeen = 0;
 
@@ -58,6 +60,7 @@ public sealed class Trainer
         {
             var epochClock = Stopwatch.StartNew();
             Shuffle(order, _options.Seed, epoch);
+            var shifts = shift is null ? null : EpochRandom(_options.Seed, epoch, salt: 29);
             double lossSum = 0;
             for (int b = 0; b < batchesPerEpoch; b++)
             {
@@ -65,6 +68,7 @@ public sealed class Trainer
                 int start = b * batchSize, n = Math.Min(batchSize, train.Count - start);
                 var x = Tensor.Reuse(ref images, BatchShape(n));
                 train.CopyBatch(order.AsSpan(start, n), x.Span, labels.AsSpan(0, n));
+                shift?.Apply(x.Span, n, shifts!);
 
                 var logits = _model.Forward(x, training: true);
                 var (batchLoss, gradient) = distilled is null
@@ -112,15 +116,19 @@ public sealed class Trainer
     internal static void Shuffle(int[] order, int seed, int epoch)
     {
         for (int i = 0; i < order.Length; i++) order[i] = i;
-        // HashCode.Combine is randomised per process, so mix by hand.
-        new Random(unchecked(seed * 1_000_003 + epoch * 7919 + 17)).Shuffle(order);
+        EpochRandom(seed, epoch, salt: 17).Shuffle(order);
     }
+
+    /// <summary>A generator that depends only on the seed, the epoch and what it is for, so a resumed run replays the epoch exactly.</summary>
+    // HashCode.Combine is randomised per process, so mix by hand.
+    private static Random EpochRandom(int seed, int epoch, int salt) => new(unchecked(seed * 1_000_003 + epoch * 7919 + salt));
 
     /// <summary>What a checkpoint must agree with to be resumed: the model, the data and the options that shape the run.</summary>
     private string Fingerprint(Dataset train) =>
         $"{_model.Name}|{string.Join(",", _model.Parameters.Select(p => p.Name + ":" + p.Count))}|{train.Name}:{train.Count}|" +
         $"{_options.Epochs}|{_options.BatchSize}|{_options.Optimizer}|{_options.EffectiveLearningRate}|{_options.EffectiveWeightDecay}|{_options.Momentum}|{_options.Schedule}|{_options.Seed}" +
-        (_options.Distillation is { } d ? $"|distilled:{d.Weight}@{d.Temperature}" : "");
+        (_options.Distillation is { } d ? $"|distilled:{d.Weight}@{d.Temperature}" : "") +
+        (_options.MaxShift > 0 ? $"|shift:{_options.MaxShift}" : "");
 }
 
 public sealed class TrainingDivergedException(string message) : ShearsException(message);

@@ -19,6 +19,8 @@ public sealed record TrainingOptions
     public bool Resume { get; init; }
     /// <summary>Train towards a teacher's softened outputs as well as the labels (null: labels only).</summary>
     public Distillation? Distillation { get; init; }
+    /// <summary>Translate each training image by up to this many pixels, at random (<see cref="RandomShift"/>; 0: none).</summary>
+    public int MaxShift { get; init; }
 
     public float EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Adam ? 1e-3f : 0.05f);
     public float EffectiveWeightDecay => WeightDecay ?? (Optimizer == OptimizerKind.Adam ? 0f : 5e-4f);
@@ -28,6 +30,7 @@ public sealed record TrainingOptions
         if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be zero or more.");
         if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be positive.");
         if (!(EffectiveLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be positive.");
+        if (MaxShift < 0) throw new ArgumentOutOfRangeException(nameof(MaxShift), MaxShift, "The largest shift must be zero or more pixels.");
         if (Resume && CheckpointDirectory is null) throw new ArgumentException("Resuming needs a checkpoint directory.");
     }
 }

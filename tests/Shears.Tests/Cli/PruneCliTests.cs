@@ -204,6 +204,25 @@ public sealed class PruneCliTests : IDisposable
     }
 
     [Fact]
+    public void Relearn_shift_is_recorded_in_the_report_and_a_shift_the_images_cannot_take_fails_before_writing()
+    {
+        string report = _temp.Sub("shifted");
+        var run = Prune("--max-drop", "5", "--relearn-shift", "2", "--out", _temp.Sub("s.onnx"), "--report", report);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        Assert.Equal(2, json.RootElement.GetProperty("relearnShift").GetInt32());
+        Assert.Contains("images shifted at random by up to 2 pixels", File.ReadAllText(Path.Combine(report, "report.md")));
+
+        // The band images are 8×8: a shift of 4 would move them out of view.
+        var far = Prune("--max-drop", "5", "--relearn-shift", "4", "--out", _temp.Sub("far.onnx"));
+        Assert.NotEqual(0, far.ExitCode);
+        Assert.Contains("8×8", far.Error);
+        Assert.Contains("at most 3", far.Error);
+        Assert.False(File.Exists(_temp.Sub("far.onnx")));
+    }
+
+    [Fact]
     public void An_unknown_allocation_is_a_usage_error()
     {
         var run = Prune("--max-drop", "1", "--allocation", "random", "--out", _temp.Sub("p.onnx"));

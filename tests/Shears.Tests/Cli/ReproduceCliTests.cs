@@ -63,6 +63,10 @@ public sealed class ReproduceCliTests : IDisposable
         string md = File.ReadAllText(Path.Combine(output, "results.md"));
         Assert.Contains("Quick mode", md);
         Assert.Contains("## Over the seeds", md);
+        // The settings behind the figures: quick FCN-1 trains 3 epochs and re-learns 10 a round for 10 rounds at 3e-3.
+        Assert.Contains("## Settings", md);
+        Assert.Contains("| fcn1 | 3 | 10 | 10 | 0.003 | ActivationAware |", md);
+        Assert.Equal(0, sensitivity.GetProperty("relearnShift").GetInt32());
         Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed; the search decides on the first 30 of them, and the last 30 only confirm its result)", md);
         // --confirm holds the last 30 validation images out of the search, and every run is checked on them.
         var confirmation = sensitivity.GetProperty("confirmation");

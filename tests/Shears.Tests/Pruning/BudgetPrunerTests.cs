@@ -1,3 +1,4 @@
+using Shears.Data;
 using System.Text.Json;
 using Shears.Nn;
 using Shears.Pruning;
@@ -289,6 +290,31 @@ public sealed class BudgetPrunerTests
         Assert.All(plain.Options, o => Assert.Null(o.Distillation));
         Assert.Throws<ArgumentOutOfRangeException>(() => new BudgetPruner(options with { DistillWeight = 1.5 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new BudgetPruner(options with { DistillTemperature = 0.5 }));
+    }
+
+    [Fact]
+    public void Re_learning_shifts_the_training_images_when_asked_and_refuses_models_that_do_not_take_images()
+    {
+        var data = PruningTestSupport.Mnist;
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0, RelearnShift = 2 };
+        var shifting = new ScriptedRelearner((call, m) => { });
+        var report = new BudgetPruner(options, shifting).Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
+        Assert.True(shifting.Calls >= 1, $"{shifting.Calls} re-learnings");
+        Assert.All(shifting.Options, o => Assert.Equal(2, o.MaxShift));
+        Assert.Equal(2, report.RelearnShift);
+
+        var plain = new ScriptedRelearner((call, m) => { });
+        Assert.Equal(0, new BudgetPruner(options with { RelearnShift = 0 }, plain).Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null).RelearnShift);
+        Assert.All(plain.Options, o => Assert.Equal(0, o.MaxShift));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BudgetPruner(options with { RelearnShift = -1 }));
+
+        // A network that takes flat vectors has no rows and columns to shift: refused before any work, by name.
+        static Dataset Flat(Dataset d) => new(d.Name, d.Images, d.Labels, [d.SampleLength], d.ClassCount);
+        var flat = new Sequential("flat", [784], new Linear("fc", 784, 10));
+        var never = new ScriptedRelearner((call, m) => { });
+        var e = Assert.Throws<ArgumentException>(() => new BudgetPruner(options, never).Prune(flat, Flat(data.Train), Flat(data.Validation), null));
+        Assert.Contains("model 'flat'", e.Message);
+        Assert.Equal(0, never.Calls);
     }
 
     [Fact]

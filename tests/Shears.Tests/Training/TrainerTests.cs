@@ -63,16 +63,17 @@ public class TrainerTests
     }
 
     [Theory]
-    [InlineData(OptimizerKind.Adam)]
-    [InlineData(OptimizerKind.Sgd)]
-    public void A_run_interrupted_in_epoch_three_resumes_from_its_checkpoint_to_the_same_weights_as_an_uninterrupted_run(OptimizerKind optimizer)
+    [InlineData(OptimizerKind.Adam, 0)]
+    [InlineData(OptimizerKind.Sgd, 0)]
+    [InlineData(OptimizerKind.Adam, 1)] // random shifts must replay too
+    public void A_run_interrupted_in_epoch_three_resumes_from_its_checkpoint_to_the_same_weights_as_an_uninterrupted_run(OptimizerKind optimizer, int maxShift)
     {
         // 250 samples at batch 32: 8 batches per epoch, the last one partial.
         var train = Synthetic(250, seed: 1);
         using var dir = new TempDirectory();
         var options = new TrainingOptions
         {
-            Epochs = 4, BatchSize = 32, Optimizer = optimizer, LearningRate = 0.02f, WeightDecay = 1e-3f, Seed = 5,
+            Epochs = 4, BatchSize = 32, Optimizer = optimizer, LearningRate = 0.02f, WeightDecay = 1e-3f, Seed = 5, MaxShift = maxShift,
             CheckpointDirectory = dir.Path, Resume = true,
         };
 
@@ -128,7 +129,7 @@ public class TrainerTests
         Assert.True(File.Exists(Checkpoint.PathIn(dir.Path)));
     }
 
-    public static TheoryData<string> DifferentRuns => ["seed", "epochs", "batch", "learning rate", "optimizer", "model", "data"];
+    public static TheoryData<string> DifferentRuns => ["seed", "epochs", "batch", "learning rate", "optimizer", "shift", "model", "data"];
 
     [Theory]
     [MemberData(nameof(DifferentRuns))]
@@ -148,6 +149,7 @@ public class TrainerTests
             "batch" => options with { BatchSize = 8 },
             "learning rate" => options with { LearningRate = 0.02f },
             "optimizer" => options with { Optimizer = OptimizerKind.Sgd },
+            "shift" => options with { MaxShift = 1 },
             _ => options,
         };
         var path = Checkpoint.PathIn(dir.Path);
@@ -255,6 +257,7 @@ public class TrainerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, new TrainingOptions { BatchSize = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, new TrainingOptions { LearningRate = 0f }));
         Assert.Throws<ArgumentException>(() => new Trainer(model, new TrainingOptions { Resume = true }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, new TrainingOptions { MaxShift = -1 }));
     }
 
     [Fact]
