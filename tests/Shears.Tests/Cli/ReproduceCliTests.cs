@@ -175,10 +175,14 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(0, fcn1.DistillWeight);
         Assert.Equal(0, fcn1.DropMargin);
         Assert.Equal(0, fcn2.DropMargin);
-        // FCN-1 and CNN-3 hold a largest drop at 95% confidence; FCN-2 lets the measured drop decide.
+        // Every model holds a largest drop at 95% confidence; FCN-2 and CNN-3 re-learn on shifted images, FCN-1 (linear) on the images as they are.
         Assert.Equal(0.95, fcn1.Confidence);
         Assert.Equal(0.95, cnn3.Confidence);
-        Assert.Equal(0, fcn2.Confidence);
+        Assert.Equal(0.95, fcn2.Confidence);
+        Assert.Equal(0, fcn1.RelearnShift);
+        Assert.Equal(2, fcn2.RelearnShift);
+        Assert.Equal(2, cnn3.RelearnShift);
+        Assert.Equal(0, Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: true).Options(range, default, 1).RelearnShift);
         // Baselines re-learn as long as the pruner did, except where a model caps it.
         Assert.Equal(400, Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).BaselineRelearnEpochs(400));
         Assert.Equal(10, Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).BaselineRelearnEpochs(26));
