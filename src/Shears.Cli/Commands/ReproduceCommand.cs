@@ -352,7 +352,10 @@ internal static class ReproduceCommand
                           $"{e.DropUpperBound * 100:+0.00;-0.00} | {(e.Original.TestAccuracy - e.Pruned.TestAccuracy is { } d ? (d * 100).ToString("+0.00;-0.00") : "-")} |");
     }
 
-    /// <summary>How hard each model was worked (<see cref="Effort"/>), so a reader can tell the settings behind the figures.</summary>
+    /// <summary>
+    /// How hard each model was worked, read from the pruner options <see cref="ModelEffort.Options"/> gives each range
+    /// (so the table cannot drift from what ran), so a reader can tell the settings behind the figures.
+    /// </summary>
     private static void EffortTable(StringBuilder md, Results results)
     {
         var models = results.Entries.Select(e => e.Model).Distinct().ToList();
@@ -363,10 +366,13 @@ internal static class ReproduceCommand
         foreach (var model in models)
         {
             var f = Effort(model, results.Quick);
-            var rate = f.RelearnLearningRate ?? new PruningOptions(AccuracyRange.WithinDrop(IsoAccuracyDrop)).RelearnLearningRate;
-            md.AppendLine($"| {model} | {f.TrainEpochs} | {f.RelearnEpochs} | {f.Rounds}{(f.FloorRounds is int fr ? $" ({fr} at the floor)" : "")} | {rate:0.####} | {f.Criterion} | " +
-                          $"{(f.DistillWeight > 0 ? f.DistillWeight.ToString("0.##") : "-")} | {(f.RelearnShift > 0 ? $"±{f.RelearnShift} px at a largest drop" : "-")} | " +
-                          $"{(f.Confidence > 0 ? $"{f.Confidence * 100:0.#}% bound" : "measured drop")} |");
+            var iso = f.Options(AccuracyRange.WithinDrop(IsoAccuracyDrop), AllocationKind.Sensitivity, seed: 1);
+            var floor = PaperFloors.TryGetValue(model, out double a) ? f.Options(new AccuracyRange(a, null), AllocationKind.Sensitivity, seed: 1) : iso;
+            string Differs<T>(T atIso, T atFloor, Func<T, string> show) =>
+                EqualityComparer<T>.Default.Equals(atIso, atFloor) ? show(atIso) : $"{show(atIso)} ({show(atFloor)} at the floor)";
+            md.AppendLine($"| {model} | {f.TrainEpochs} | {iso.RelearnEpochs} | {Differs(iso.Rounds, floor.Rounds, r => r.ToString())} | {iso.RelearnLearningRate:0.####} | {iso.Criterion} | " +
+                          $"{(iso.DistillWeight > 0 ? iso.DistillWeight.ToString("0.##") : "-")} | {Differs(iso.RelearnShift, floor.RelearnShift, p => p > 0 ? $"±{p} px" : "-")} | " +
+                          $"{(iso.Confidence > 0 ? $"{iso.Confidence * 100:0.#}% bound" : "measured drop")} |");
         }
         md.AppendLine();
     }

@@ -141,6 +141,24 @@ public sealed class ReproduceCliTests : IDisposable
     }
 
     [Fact]
+    public void Results_md_states_each_models_settings_as_the_pruner_ran_them_at_each_range()
+    {
+        Shears.Cli.Commands.ReproduceCommand.Entry Entry(string model) => new(
+            model, "iso-accuracy", "sensitivity", 1, false, 1000, 100, 0.1, 10,
+            new Shears.Pruning.RangeReport(0.988, 0.2, null, 0.002, "at most 0.2 points below the original", 0.989, 0, 0.95),
+            new Shears.Pruning.AccuracyPair(0.990, 0.991), null, new Shears.Pruning.AccuracyPair(0.9895, 0.9880),
+            0.0015, -0.001, 1, 4, [], Shears.Pruning.CriterionKind.Magnitude);
+        var results = new Shears.Cli.Commands.ReproduceCommand.Results(false, 1, 60, "random:5000", [Entry("fcn2"), Entry("cnn3"), Entry("fcn2")], []);
+
+        string md = Shears.Cli.Commands.ReproduceCommand.Markdown(results, []);
+
+        // FCN-2 stops earlier and re-learns on plain images at its floor; CNN-3 is the same at both ranges.
+        Assert.Contains("| fcn2 | 15 | 10 | 50 (20 at the floor) | 0.001 | Magnitude | 0.9 | ±2 px (- at the floor) | 95% bound |", md);
+        Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude | 0.9 | - | 95% bound |", md);
+        Assert.Single(md.Split('\n'), line => line.StartsWith("| fcn2 | 15 |", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Model_effort_names_only_what_differs_from_the_pruners_defaults()
     {
         var range = new Shears.Pruning.AccuracyRange(0.93, null);
