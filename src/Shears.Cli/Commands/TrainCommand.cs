@@ -23,6 +23,7 @@ internal static class TrainCommand
         var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: cosine, step or constant.", DefaultValueFactory = _ => "cosine" };
         schedule.AcceptOnlyFromAmong("cosine", "step", "constant");
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 1 };
+        var shift = new Option<int>("--shift") { Description = "Train on images shifted at random by up to N pixels each way, zero-filled (0: as they are).", DefaultValueFactory = _ => 0 };
         var split = new SplitOptions();
         var output = new Option<string>("--out") { Description = "Where to write the trained model (ONNX).", Required = true };
         var metrics = new Option<string?>("--metrics") { Description = "Write metrics JSON here." };
@@ -33,7 +34,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train one of the paper's networks and save it as ONNX.")
         {
-            model, epochs, batch, optimizer, lr, weightDecay, schedule, seed, output, metrics, checkpointDir, resume, dataDir, dataset,
+            model, epochs, batch, optimizer, lr, weightDecay, schedule, seed, shift, output, metrics, checkpointDir, resume, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -48,6 +49,7 @@ internal static class TrainCommand
                 WeightDecay = parse.GetValue(weightDecay),
                 Schedule = Enum.Parse<ScheduleKind>(parse.GetValue(schedule)!, ignoreCase: true),
                 Seed = parse.GetValue(seed),
+                MaxShift = parse.GetValue(shift),
                 CheckpointDirectory = parse.GetValue(checkpointDir),
                 Resume = parse.GetValue(resume),
             };

@@ -11,7 +11,7 @@ internal sealed class TrainRun(string modelName, TrainingOptions options, Valida
     public sealed record Metrics(
         string Model, int Epochs, int BatchSize, string Optimizer, float LearningRate, int Seed,
         double TrainSeconds, double ImagesPerSecond, double ValidationAccuracy, double TestAccuracy, double TestLoss,
-        long Connections, string ValidationSplit, int ResumedFromEpoch, IReadOnlyList<EpochRecord> History);
+        long Connections, string ValidationSplit, int ResumedFromEpoch, IReadOnlyList<EpochRecord> History, int Shift = 0);
 
     public sealed record Result(Sequential Model, Metrics Metrics, Dataset Validation, Dataset Test);
 
@@ -25,7 +25,7 @@ internal sealed class TrainRun(string modelName, TrainingOptions options, Valida
         var val = Evaluator.Evaluate(model, validation, cancellation: cancellation);
         var test = Evaluator.Evaluate(model, splits.Test, cancellation: cancellation);
         var metrics = new Metrics(modelName, options.Epochs, options.BatchSize, options.Optimizer.ToString().ToLowerInvariant(), options.EffectiveLearningRate, options.Seed,
-            result.TrainSeconds, result.ImagesPerSecond, val.Accuracy, test.Accuracy, test.Loss, model.Connections().Total, split.ToString(), result.ResumedFromEpoch, result.Epochs);
+            result.TrainSeconds, result.ImagesPerSecond, val.Accuracy, test.Accuracy, test.Loss, model.Connections().Total, split.ToString(), result.ResumedFromEpoch, result.Epochs, options.MaxShift);
         return new Result(model, metrics, validation, splits.Test);
     }
 }

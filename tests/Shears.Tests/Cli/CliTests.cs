@@ -34,6 +34,29 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Train_with_a_shift_trains_on_moved_images_records_it_and_refuses_a_shift_the_images_cannot_take()
+    {
+        string data = SyntheticDataset();
+        string plain = _temp.Sub("plain.onnx"), shifted = _temp.Sub("shifted.onnx"), metrics = _temp.Sub("shifted.json");
+        string[] common = ["train", "--model", "fcn1", "--epochs", "2", "--batch-size", "16", "--validation", "30", "--dataset", data, "--data-dir", data];
+        Assert.Equal(0, CliRunner.Invoke([.. common, "--out", plain]).ExitCode);
+        var run = CliRunner.Invoke([.. common, "--shift", "1", "--out", shifted, "--metrics", metrics]);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        using (var json = JsonDocument.Parse(File.ReadAllText(metrics)))
+            Assert.Equal(1, json.RootElement.GetProperty("shift").GetInt32());
+        // Same seed, same shuffles: only the shifts tell the two runs apart.
+        Assert.NotEqual(Shears.Onnx.OnnxImporter.Load(plain).GetParameter("fc1.weight").Value.ReadOnlySpan.ToArray(),
+            Shears.Onnx.OnnxImporter.Load(shifted).GetParameter("fc1.weight").Value.ReadOnlySpan.ToArray());
+
+        // The band images are 8×8: a shift of 4 would move them out of view.
+        var far = CliRunner.Invoke([.. common, "--shift", "4", "--out", _temp.Sub("far.onnx")]);
+        Assert.NotEqual(0, far.ExitCode);
+        Assert.Contains("at most 3", far.Error);
+        Assert.False(File.Exists(_temp.Sub("far.onnx")));
+    }
+
+    [Fact]
     public void Eval_reports_accuracy_loss_and_a_confusion_matrix()
     {
         string data = SyntheticDataset();
