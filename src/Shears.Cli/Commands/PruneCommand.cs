@@ -11,7 +11,7 @@ namespace Shears.Cli.Commands;
 internal static class PruneCommand
 {
     public static readonly string[] AllocationNames = ["sensitivity", "uniform", "size", "global", "uniform-sparsity"];
-    public static readonly string[] CriterionNames = ["magnitude", "activation"];
+    public static readonly string[] CriterionNames = ["magnitude", "activation", "fisher"];
 
     public static AllocationKind ParseAllocation(string name) => name switch
     {
@@ -27,6 +27,7 @@ internal static class PruneCommand
     {
         "magnitude" => CriterionKind.Magnitude,
         "activation" or "activation-aware" => CriterionKind.ActivationAware,
+        "fisher" => CriterionKind.Fisher,
         _ => throw new ArgumentException($"Unknown criterion '{name}'; choose one of {string.Join(", ", CriterionNames)}."),
     };
 
@@ -40,7 +41,7 @@ internal static class PruneCommand
         var maxDrop = new Option<double?>("--max-drop") { Description = "Largest drop, in percentage points, below the original's validation accuracy." };
         var allocation = new Option<string>("--allocation") { Description = "How the error budget is shared among layers.", DefaultValueFactory = _ => "sensitivity" };
         allocation.AcceptOnlyFromAmong(AllocationNames);
-        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's) or activation (|w| × rms of the input activation).", DefaultValueFactory = _ => "magnitude" };
+        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's), activation (|w| × rms of the input activation) or fisher (w² × the empirical Fisher information, a second-order saliency).", DefaultValueFactory = _ => "magnitude" };
         criterion.AcceptOnlyFromAmong([.. CriterionNames, "activation-aware"]);
         var relearnEpochs = new Option<int>("--relearn-epochs") { Description = "Re-learning epochs per round.", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => DefaultOptions.Rounds };

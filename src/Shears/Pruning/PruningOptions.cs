@@ -30,6 +30,8 @@ public enum CriterionKind
     Magnitude,
     /// <summary>|w| × the root mean square of the weight's input feature (Linear) or channel (Conv2d) over the validation inputs.</summary>
     ActivationAware,
+    /// <summary>w² × the weight's empirical Fisher information over the validation set (<see cref="FisherCriterion"/>).</summary>
+    Fisher,
 }
 
 /// <summary>Everything that decides a pruning run. Equal options, model and data give an equal result.</summary>

@@ -120,4 +120,87 @@ public sealed class CriterionTests
                     Assert.Equal(Math.Abs(w2[i]) * means[1][c], scores[1][i], 5);
                 }
     }
+
+    [Fact]
+    public void Fisher_scores_are_squared_weights_times_summed_squared_batch_gradients_against_a_double_reference()
+    {
+        var model = PruningTestSupport.TrainedSmall();
+        var fc1 = (Linear)model.Layers[1];
+        var fc2 = (Linear)model.Layers[3];
+        // A mask on fc1: its pruned weights are zero, so they score zero, and the gradient reaching the rest changes.
+        var keep = new float[fc1.Weight.Count];
+        var rng = new Random(5);
+        for (int i = 0; i < keep.Length; i++) keep[i] = rng.NextDouble() < 0.7 ? 1 : 0;
+        fc1.Weight.SetMask(new Tensor(keep, 64, 784));
+        var before = model.Parameters.Select(p => p.Value.ReadOnlySpan.ToArray()).ToArray();
+        // 37 images in batches of 8: the last batch holds 5.
+        var data = PruningTestSupport.Mnist.Validation.Take(37);
+        var weights = PrunableWeight.Of(model);
+        var scores = new FisherCriterion(batchSize: 8).Score(model, weights, data);
+
+        var w1 = fc1.Weight.Value.ReadOnlySpan.ToArray().Select(v => (double)v).ToArray();
+        var b1 = fc1.Bias.Value.ReadOnlySpan.ToArray().Select(v => (double)v).ToArray();
+        var w2 = fc2.Weight.Value.ReadOnlySpan.ToArray().Select(v => (double)v).ToArray();
+        var b2 = fc2.Bias.Value.ReadOnlySpan.ToArray().Select(v => (double)v).ToArray();
+        var f1 = new double[w1.Length];
+        var f2 = new double[w2.Length];
+        for (int start = 0; start < data.Count; start += 8)
+        {
+            var g1 = new double[w1.Length];
+            var g2 = new double[w2.Length];
+            for (int s = start; s < Math.Min(start + 8, data.Count); s++)
+            {
+                var x = data.Sample(s).ToArray();
+                var h = new double[64];
+                for (int o = 0; o < 64; o++)
+                {
+                    double a = b1[o];
+                    for (int i = 0; i < 784; i++) a += w1[o * 784 + i] * x[i];
+                    h[o] = Math.Max(0, a);
+                }
+                var z = new double[10];
+                for (int c = 0; c < 10; c++)
+                {
+                    z[c] = b2[c];
+                    for (int o = 0; o < 64; o++) z[c] += w2[c * 64 + o] * h[o];
+                }
+                double max = z.Max(), sum = z.Sum(v => Math.Exp(v - max));
+                var delta = z.Select(v => Math.Exp(v - max) / sum).ToArray();
+                delta[data.Labels[s]] -= 1;
+                var back = new double[64];
+                for (int c = 0; c < 10; c++)
+                    for (int o = 0; o < 64; o++)
+                    {
+                        g2[c * 64 + o] += delta[c] * h[o];
+                        back[o] += w2[c * 64 + o] * delta[c];
+                    }
+                for (int o = 0; o < 64; o++)
+                    if (h[o] > 0)
+                        for (int i = 0; i < 784; i++) g1[o * 784 + i] += back[o] * x[i];
+            }
+            for (int i = 0; i < f1.Length; i++) f1[i] += g1[i] * g1[i];
+            for (int i = 0; i < f2.Length; i++) f2[i] += g2[i] * g2[i];
+        }
+        void Check(double[] w, double[] f, float[] actual, string name)
+        {
+            double largest = Enumerable.Range(0, w.Length).Max(i => w[i] * w[i] * f[i] / data.Count);
+            Assert.True(largest > 0, $"{name}: every reference score is zero.");
+            for (int i = 0; i < w.Length; i++)
+            {
+                double expected = w[i] * w[i] * f[i] / data.Count;
+                Assert.True(Math.Abs(actual[i] - expected) <= 1e-6 * largest + 1e-3 * Math.Abs(expected),
+                    $"{name}[{i}]: {actual[i]} against {expected}.");
+            }
+        }
+        Check(w1, f1, scores[0], "fc1.weight");
+        Check(w2, f2, scores[1], "fc2.weight");
+        for (int i = 0; i < keep.Length; i++)
+            if (keep[i] == 0) Assert.Equal(0f, scores[0][i]);
+        // Scoring runs the network forward and back but leaves its parameters as they were.
+        for (int p = 0; p < before.Length; p++) Assert.Equal(before[p], model.Parameters[p].Value.ReadOnlySpan.ToArray());
+    }
+
+    [Fact]
+    public void Fisher_refuses_a_batch_size_below_one() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FisherCriterion(batchSize: 0));
 }
