@@ -65,7 +65,7 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Contains("## Over the seeds", md);
         // The settings behind the figures: quick FCN-1 trains 3 epochs and re-learns 10 a round for 10 rounds at 3e-3.
         Assert.Contains("## Settings", md);
-        Assert.Contains("| fcn1 | 3 | 10 | 10 | 0.003 | ActivationAware |", md);
+        Assert.Contains("| fcn1 | 3 | 10 | 10 | 0.003 | Fisher |", md);
         Assert.Equal(0, sensitivity.GetProperty("relearnShift").GetInt32());
         Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed; the search decides on the first 30 of them, and the last 30 only confirm its result)", md);
         // --confirm holds the last 30 validation images out of the search, and every run is checked on them.
@@ -187,7 +187,7 @@ public sealed class ReproduceCliTests : IDisposable
         var fcn1 = Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).Options(range, Shears.Pruning.AllocationKind.Global, seed: 1);
         Assert.Equal(3e-3f, fcn1.RelearnLearningRate);
         Assert.Equal(1.0, fcn1.StepBudget);
-        Assert.Equal(Shears.Pruning.CriterionKind.ActivationAware, fcn1.Criterion);
+        Assert.Equal(Shears.Pruning.CriterionKind.Fisher, fcn1.Criterion);
         Assert.Equal(Shears.Pruning.AllocationKind.Global, fcn1.Allocation);
         Assert.Equal(defaults.MaxStepBacks, fcn1.MaxStepBacks);
         Assert.Equal(0, fcn1.DistillWeight);
