@@ -9,9 +9,9 @@ namespace Shears.Cli.Commands;
 internal sealed class TrainRun(string modelName, TrainingOptions options, ValidationSplit split, string dataset, string? dataDir)
 {
     public sealed record Metrics(
-        string Model, int Epochs, int BatchSize, string Optimizer, float LearningRate, int Seed,
+        string Model, int Epochs, int BatchSize, string Optimizer, float LearningRate, int Seed, int Shift,
         double TrainSeconds, double ImagesPerSecond, double ValidationAccuracy, double TestAccuracy, double TestLoss,
-        long Connections, string ValidationSplit, int ResumedFromEpoch, IReadOnlyList<EpochRecord> History, int Shift = 0);
+        long Connections, string ValidationSplit, int ResumedFromEpoch, IReadOnlyList<EpochRecord> History);
 
     public sealed record Result(Sequential Model, Metrics Metrics, Dataset Validation, Dataset Test);
 
@@ -24,8 +24,8 @@ internal sealed class TrainRun(string modelName, TrainingOptions options, Valida
         var result = TrainingView.Run(context.Console, modelName, progress => trainer.Train(train, validation, progress, cancellation));
         var val = Evaluator.Evaluate(model, validation, cancellation: cancellation);
         var test = Evaluator.Evaluate(model, splits.Test, cancellation: cancellation);
-        var metrics = new Metrics(modelName, options.Epochs, options.BatchSize, options.Optimizer.ToString().ToLowerInvariant(), options.EffectiveLearningRate, options.Seed,
-            result.TrainSeconds, result.ImagesPerSecond, val.Accuracy, test.Accuracy, test.Loss, model.Connections().Total, split.ToString(), result.ResumedFromEpoch, result.Epochs, options.MaxShift);
+        var metrics = new Metrics(modelName, options.Epochs, options.BatchSize, options.Optimizer.ToString().ToLowerInvariant(), options.EffectiveLearningRate, options.Seed, options.MaxShift,
+            result.TrainSeconds, result.ImagesPerSecond, val.Accuracy, test.Accuracy, test.Loss, model.Connections().Total, split.ToString(), result.ResumedFromEpoch, result.Epochs);
         return new Result(model, metrics, validation, splits.Test);
     }
 }

@@ -31,6 +31,7 @@ public static class Criteria
     {
         CriterionKind.Magnitude => new MagnitudeCriterion(),
         CriterionKind.ActivationAware => new ActivationAwareCriterion(batchSize),
+        // Not the evaluation batch size: the Fisher needs small batches, whose gradients stand in for per-image ones.
         CriterionKind.Fisher => new FisherCriterion(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown criterion."),
     };
@@ -170,13 +171,13 @@ public sealed class FisherCriterion(int batchSize = 32) : ICriterion
             var logits = model.Forward(batch.Images, training: true);
             var (_, gradient) = loss.Compute(logits, batch.Labels.AsSpan(0, batch.Count));
             model.Backward(gradient);
-            // The loss gradient is of the batch's mean; the Fisher wants its sum.
-            double n = batch.Count;
+            // The loss gradient is of the batch's mean; the Fisher wants its sum, so each square is scaled by n².
+            double scale = (double)batch.Count * batch.Count;
             for (int l = 0; l < weights.Count; l++)
             {
                 var g = weights[l].Weight.Gradient.ReadOnlySpan;
                 var f = fisher[l];
-                for (int i = 0; i < f.Length; i++) f[i] += g[i] * n * (g[i] * n);
+                for (int i = 0; i < f.Length; i++) f[i] += scale * ((double)g[i] * g[i]);
             }
         }
         return weights.Select((w, l) =>
