@@ -52,10 +52,11 @@ internal static class PruningView
                         }
                         case PruningPhase.Relearn when p.Training is { } tr:
                         {
-                            var t = Task($"r{p.Round}", $"round {p.Round} re-learning");
+                            string phase = p.Round == 0 ? "warm-up" : $"round {p.Round}";
+                            var t = Task($"r{p.Round}", $"{phase} re-learning");
                             t.MaxValue = (double)tr.Epochs * tr.BatchesPerEpoch;
                             t.Value = (double)(tr.Epoch - 1) * tr.BatchesPerEpoch + tr.Batch;
-                            t.Description = Markup.Escape($"{title} round {p.Round} re-learning epoch {tr.Epoch}/{tr.Epochs} loss {tr.Loss:F4} {tr.ImagesPerSecond:N0} img/s");
+                            t.Description = Markup.Escape($"{title} {phase} re-learning epoch {tr.Epoch}/{tr.Epochs} loss {tr.Loss:F4} {tr.ImagesPerSecond:N0} img/s");
                             break;
                         }
                         case PruningPhase.Check or PruningPhase.StepBack or PruningPhase.Measure:

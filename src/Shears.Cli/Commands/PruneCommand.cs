@@ -58,6 +58,7 @@ internal static class PruneCommand
         var confirm = new Option<int>("--confirm") { Description = "Hold the last N validation images out of the search and check its result on them: when it falls below the range there, step back to the newest accepted network that holds (0: none).", DefaultValueFactory = _ => DefaultOptions.ConfirmationImages };
         var shift = new Option<int>("--relearn-shift") { Description = "Re-learn on training images shifted at random by up to N pixels each way, zero-filled (0: as they are). Lets long re-learning generalise instead of memorising.", DefaultValueFactory = _ => DefaultOptions.RelearnShift };
         var polish = new Option<int>("--polish-epochs") { Description = "Epochs of a last re-learning of the result, kept only if validation accuracy does not fall.", DefaultValueFactory = _ => DefaultOptions.PolishEpochs };
+        var warmup = new Option<int>("--warmup-epochs") { Description = "Epochs of re-learning of the original before the first round, with the rounds' settings (e.g. --relearn-shift), kept only if validation accuracy does not fall; the range stays the original's.", DefaultValueFactory = _ => DefaultOptions.WarmupEpochs };
         var alwaysRelearn = new Option<bool>("--always-relearn") { Description = "Keep every round's re-learned network, as the paper does, even when re-learning lost accuracy the network had just after pruning (by default the better of the two is checked against the range)." };
         var seed = new Option<int>("--seed") { Description = "Seed for re-learning's shuffles.", DefaultValueFactory = _ => 1 };
         var split = new SplitOptions();
@@ -69,7 +70,7 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, confirm, shift, polish, alwaysRelearn, seed, output, report, sparseStorage, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, confirm, shift, polish, warmup, alwaysRelearn, seed, output, report, sparseStorage, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -92,6 +93,7 @@ internal static class PruneCommand
                 SensitivityImages = parse.GetValue(sensitivityImages),
                 RelearnShift = parse.GetValue(shift),
                 PolishEpochs = parse.GetValue(polish),
+                WarmupEpochs = parse.GetValue(warmup),
                 AcceptAsPruned = !parse.GetValue(alwaysRelearn),
                 MaxStepBacks = parse.GetValue(stepBacks),
                 DistillWeight = parse.GetValue(distill),

@@ -123,6 +123,7 @@ public sealed class BudgetPruner
             // Every re-learning (rounds, rescues, polish) distils from the original, so its outputs are recorded once, now.
             if (_o.Distils) Report(PruningPhase.Measure, "Recording the original network's outputs for distillation");
             _teacher = _o.TeacherFor(_model, _train, _ct);
+            var warmup = WarmUp();
             AccuracyPair? afterPruning = null;
             var steps = new StepControl(_o);
 
@@ -235,6 +236,7 @@ public sealed class BudgetPruner
                 Pruned = pruned,
                 DropUpperBound = final.DropBound,
                 Confirmation = confirmation,
+                Warmup = warmup,
                 Seconds = clock.Elapsed.TotalSeconds,
                 Allocation = _o.Allocation,
                 Criterion = _o.Criterion,
@@ -247,6 +249,30 @@ public sealed class BudgetPruner
                 Rounds = _rounds,
                 Sensitivity = _sensitivity,
             };
+        }
+
+        /// <summary>
+        /// Re-learns the original before the first round (<see cref="PruningOptions.WarmupEpochs"/>) and keeps the
+        /// result only when its validation accuracy has not fallen and it is inside the range. The range and the
+        /// distillation targets stay the original's.
+        /// </summary>
+        private WarmupReport? WarmUp()
+        {
+            if (_o.WarmupEpochs == 0) return null;
+            _round = 0;
+            _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(0, _o.WarmupEpochs, _teacher), RelearnProgress(), _ct);
+            var verdict = Judge();
+            bool kept = verdict.Accuracy >= _lastGoodAccuracy && Inside(verdict);
+            if (kept)
+            {
+                _lastGood = _model.Snapshot();
+                _lastGoodAccuracy = verdict.Accuracy;
+                Remember();
+            }
+            else _lastGood.Restore(_model);
+            Report(PruningPhase.Check, $"Warm-up: validation accuracy {AccuracyRange.Percent(verdict.Accuracy)}, " +
+                (kept ? "the rounds start from it" : "below the original's, so the rounds start from the original"), _lastGoodAccuracy);
+            return new WarmupReport(_o.WarmupEpochs, verdict.Accuracy, kept);
         }
 
         /// <summary>
@@ -460,7 +486,7 @@ public sealed class BudgetPruner
             if (_progress is null) return null;
             int round = _round;
             return new Relay(p => _progress.Report(new PruningProgress(PruningPhase.Relearn, round, null, p.Batch + (p.Epoch - 1) * p.BatchesPerEpoch,
-                p.Epochs * p.BatchesPerEpoch, $"Round {round}: re-learning, epoch {p.Epoch} of {p.Epochs}", p)));
+                p.Epochs * p.BatchesPerEpoch, $"{(round == 0 ? "Warm-up" : $"Round {round}")}: re-learning, epoch {p.Epoch} of {p.Epochs}", p)));
         }
 
         private double Evaluate(Dataset data) => Evaluator.Evaluate(_model, data, _o.EvaluationBatchSize, _ct).Accuracy;

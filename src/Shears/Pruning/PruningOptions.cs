@@ -90,6 +90,13 @@ public sealed record PruningOptions
     /// <summary>Epochs of a last re-learning of the accepted network, kept only if its validation accuracy does not fall (0: none).</summary>
     public int PolishEpochs { get; init; } = 0;
     /// <summary>
+    /// Epochs of re-learning of the original network before the first round, with the rounds' settings (shifts,
+    /// distillation, masks held), kept only if its validation accuracy does not fall (0: none). The range stays
+    /// measured against the original: a network that first adapts to shifted images starts the rounds from higher
+    /// ground, instead of losing its first round to that adaptation.
+    /// </summary>
+    public int WarmupEpochs { get; init; } = 0;
+    /// <summary>
     /// A safety margin, in percentage points, kept above an absolute floor (<see cref="AccuracyRange.MinAccuracy"/>)
     /// on the validation split, so the result stays above the floor on unseen data too. 0: none.
     /// </summary>
@@ -179,6 +186,7 @@ public sealed record PruningOptions
         if (RescueEpochs < 0) throw new ArgumentOutOfRangeException(nameof(RescueEpochs), RescueEpochs, "Rescue epochs must be zero or more.");
         if (RelearnShift < 0) throw new ArgumentOutOfRangeException(nameof(RelearnShift), RelearnShift, "The re-learning shift must be zero or more pixels.");
         if (PolishEpochs < 0) throw new ArgumentOutOfRangeException(nameof(PolishEpochs), PolishEpochs, "Polish epochs must be zero or more.");
+        if (WarmupEpochs < 0) throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs, "Warm-up epochs must be zero or more.");
         if (!(SafetyMargin >= 0 && SafetyMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(SafetyMargin), SafetyMargin, "The safety margin is in percentage points and must be in [0, 100].");
         if (!(DropMargin >= 0 && DropMargin <= 100)) throw new ArgumentOutOfRangeException(nameof(DropMargin), DropMargin, "The drop margin is in percentage points and must be in [0, 100].");
         if (!(Confidence == 0 || (Confidence >= 0.5 && Confidence < 1)))

@@ -34,6 +34,11 @@ public sealed record ConfirmationReport(int Images, double OriginalAccuracy, dou
     public double Margin => PrunedAccuracy - Floor;
 }
 
+/// <summary>The re-learning of the original before the first round (<see cref="PruningOptions.WarmupEpochs"/>).</summary>
+/// <param name="ValidationAccuracy">The warmed-up network's validation accuracy.</param>
+/// <param name="Kept">Whether the rounds started from it (its accuracy did not fall and it was inside the range) rather than from the original.</param>
+public sealed record WarmupReport(int Epochs, double ValidationAccuracy, bool Kept);
+
 /// <summary>One prunable weight's outcome.</summary>
 /// <param name="Name">The parameter's name, e.g. "fc1.weight".</param>
 /// <param name="Budget">The share of the error budget this layer was given in the last round that changed it (accuracy units); null for the baselines, which share no budget.</param>
@@ -121,6 +126,8 @@ public sealed record PruningReport
     /// them. <see cref="Pruned"/>'s validation accuracy is then on the search's images only. Null without.
     /// </summary>
     public ConfirmationReport? Confirmation { get; init; }
+    /// <summary>The warm-up re-learning, when one ran (null without).</summary>
+    public WarmupReport? Warmup { get; init; }
     /// <summary>Final validation accuracy minus the floor; never negative.</summary>
     public double MarginValidation => Pruned.ValidationAccuracy - Range.MinAccuracy;
     /// <summary>Final test accuracy minus the test floor (<see cref="RangeReport.TestFloor"/>; reported only: the test set decides nothing).</summary>

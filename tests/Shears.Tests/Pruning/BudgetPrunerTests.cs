@@ -293,6 +293,71 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_warm_up_that_raises_validation_accuracy_is_where_the_rounds_start_and_the_range_stays_the_originals()
+    {
+        var data = PruningTestSupport.Mnist;
+        // The "original" is the trained network with noise on its output layer; the warm-up puts the clean weights back.
+        var clean = PruningTestSupport.TrainedSmall().GetParameter("fc2.weight").Value.ReadOnlySpan.ToArray();
+        var model = PruningTestSupport.TrainedSmall();
+        var rng = new Random(5);
+        var fc2 = model.GetParameter("fc2.weight").Value.Span;
+        for (int i = 0; i < fc2.Length; i++) fc2[i] += (float)(rng.NextDouble() - 0.5);
+        double noisy = Evaluator.Evaluate(model, data.Validation).Accuracy;
+        var relearner = new ScriptedRelearner((call, m) => { if (call == 1) clean.CopyTo(m.GetParameter("fc2.weight").Value.Span); });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, WarmupEpochs = 3, RelearnShift = 1, DistillWeight = 0.5 };
+
+        var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
+
+        var warmup = Assert.IsType<WarmupReport>(report.Warmup);
+        Assert.True(warmup.ValidationAccuracy > noisy, $"warm-up {warmup.ValidationAccuracy} against the original's {noisy}");
+        Assert.True(warmup.Kept);
+        Assert.Equal(3, warmup.Epochs);
+        // It re-learned first, for its own epochs, with the rounds' shifts and the original's distillation targets.
+        Assert.Equal(3, relearner.Epochs[0]);
+        Assert.Equal(1, relearner.Options[0].MaxShift);
+        Assert.Same(relearner.Options[1].Distillation, relearner.Options[0].Distillation);
+        // The range is the original's; round 1 starts from the warmed-up network.
+        Assert.Equal(noisy, report.Original.ValidationAccuracy);
+        Assert.Equal(noisy - 0.02, report.Range.MinAccuracy, 12);
+        Assert.Equal(warmup.ValidationAccuracy, report.Rounds[0].ValidationAtStart);
+        Assert.True(report.Pruned.ValidationAccuracy >= report.Range.MinAccuracy);
+    }
+
+    [Fact]
+    public void A_warm_up_that_lowers_validation_accuracy_is_dropped_and_the_rounds_start_from_the_original()
+    {
+        var data = PruningTestSupport.Mnist;
+        var model = PruningTestSupport.TrainedSmall();
+        var original = model.Snapshot();
+        ModelState? atRoundOne = null;
+        var relearner = new ScriptedRelearner((call, m) =>
+        {
+            if (call == 1) m.GetParameter("fc2.weight").Value.Span.Clear();
+            if (call == 2) atRoundOne = m.Snapshot();
+        });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, WarmupEpochs = 2 };
+
+        var report = new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null);
+
+        var warmup = Assert.IsType<WarmupReport>(report.Warmup);
+        Assert.False(warmup.Kept);
+        Assert.True(warmup.ValidationAccuracy < report.Original.ValidationAccuracy);
+        Assert.Equal(report.Original.ValidationAccuracy, report.Rounds[0].ValidationAtStart);
+        // Round 1 pruned the original's weights, not the wrecked ones.
+        var fc2 = atRoundOne!.Values["fc2.weight"];
+        Assert.Contains(fc2, v => v != 0f);
+        var kept = atRoundOne.Masks.TryGetValue("fc2.weight", out var mask) ? mask : null;
+        for (int i = 0; i < fc2.Length; i++)
+            if (kept is null || kept[i] != 0f) Assert.Equal(original.Values["fc2.weight"][i], fc2[i]);
+
+        // Without warm-up epochs there is no warm-up, and round 1 is the first re-learning.
+        var plain = new ScriptedRelearner((call, m) => { });
+        var none = new BudgetPruner(options with { WarmupEpochs = 0 }, plain).Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
+        Assert.Null(none.Warmup);
+        Assert.Equal(1, plain.Epochs[0]);
+    }
+
+    [Fact]
     public void Re_learning_shifts_the_training_images_when_asked_and_refuses_models_that_do_not_take_images()
     {
         var data = PruningTestSupport.Mnist;

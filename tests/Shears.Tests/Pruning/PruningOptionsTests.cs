@@ -48,6 +48,7 @@ public sealed class PruningOptionsTests
     [InlineData(nameof(PruningOptions.StepBudget))]
     [InlineData(nameof(PruningOptions.MinRoundGain))]
     [InlineData(nameof(PruningOptions.PolishEpochs))]
+    [InlineData(nameof(PruningOptions.WarmupEpochs))]
     [InlineData(nameof(PruningOptions.SafetyMargin))]
     [InlineData(nameof(PruningOptions.MarginStandardErrors))]
     [InlineData(nameof(PruningOptions.StepGrowth))]
@@ -61,6 +62,7 @@ public sealed class PruningOptionsTests
             nameof(PruningOptions.StepBudget) => o with { StepBudget = -1 },
             nameof(PruningOptions.MinRoundGain) => o with { MinRoundGain = 1 },
             nameof(PruningOptions.PolishEpochs) => o with { PolishEpochs = -1 },
+            nameof(PruningOptions.WarmupEpochs) => o with { WarmupEpochs = -1 },
             nameof(PruningOptions.SafetyMargin) => o with { SafetyMargin = double.NaN },
             nameof(PruningOptions.MarginStandardErrors) => o with { MarginStandardErrors = -1 },
             nameof(PruningOptions.Confidence) => o with { Confidence = 1 },

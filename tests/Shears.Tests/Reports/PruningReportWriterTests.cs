@@ -20,7 +20,7 @@ public sealed class PruningReportWriterTests
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = doc.RootElement;
         Assert.Equal(
-            ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned", "dropUpperBound", "confirmation",
+            ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned", "dropUpperBound", "confirmation", "warmup",
              "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "relearnShift", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
             Names(root));
         Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin", "confidence"], Names(root.GetProperty("range")));
@@ -34,6 +34,12 @@ public sealed class PruningReportWriterTests
             Assert.True(Math.Abs(c.GetProperty("margin").GetDouble() - 0.0011) <= 1e-12);
             Assert.Equal(new ConfirmationReport(5000, 0.99, 0.988, 0.9891, 2, 7), PruningReportWriter.ReadJson(confirmed).Confirmation);
         }
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("warmup").ValueKind);
+        string warmed = dir.File("warmed.json");
+        PruningReportWriter.WriteJson(Report() with { Warmup = new WarmupReport(8, 0.9902, true) }, warmed);
+        using (var withWarmup = JsonDocument.Parse(File.ReadAllBytes(warmed)))
+            Assert.Equal(["epochs", "validationAccuracy", "kept"], Names(withWarmup.RootElement.GetProperty("warmup")));
+        Assert.Equal(new WarmupReport(8, 0.9902, true), PruningReportWriter.ReadJson(warmed).Warmup);
         foreach (string network in new[] { "original", "afterPruning", "pruned" })
             Assert.Equal(["validationAccuracy", "testAccuracy"], Names(root.GetProperty(network)));
         var layers = root.GetProperty("layers").EnumerateArray().ToArray();
@@ -125,6 +131,16 @@ public sealed class PruningReportWriterTests
         Assert.Contains("| 2 | 30,000 | 21,000 | 97.80% | 95.00% | 96.50% | 0.800 | 0.400 | 2.800 | 1 | stepped back | 15.0 |", md);
         Assert.Contains("](weights.png)", md);
         Assert.Contains("](sensitivity.png)", md);
+    }
+
+    [Fact]
+    public void A_warm_up_is_a_line_of_the_markdown_summary_saying_whether_the_rounds_started_from_it()
+    {
+        Assert.Contains("| Warm-up | 8 epochs of re-learning before round 1: validation 99.02%, the rounds started from it |",
+            PruningReportWriter.Markdown(Report() with { Warmup = new WarmupReport(8, 0.9902, true) }, null, null));
+        Assert.Contains("| Warm-up | 1 epoch of re-learning before round 1: validation 98.10%, below the original's, so the rounds started from the original |",
+            PruningReportWriter.Markdown(Report() with { Warmup = new WarmupReport(1, 0.981, false) }, null, null));
+        Assert.DoesNotContain("Warm-up", PruningReportWriter.Markdown(Report(), null, null));
     }
 
     [Fact]
