@@ -223,6 +223,26 @@ public sealed class PruneCliTests : IDisposable
     }
 
     [Fact]
+    public void Warmup_epochs_are_recorded_in_the_report_and_a_negative_count_fails_before_writing()
+    {
+        string report = _temp.Sub("warmed");
+        var run = Prune("--max-drop", "5", "--warmup-epochs", "2", "--out", _temp.Sub("w.onnx"), "--report", report);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        var warmup = json.RootElement.GetProperty("warmup");
+        Assert.Equal(2, warmup.GetProperty("epochs").GetInt32());
+        double original = json.RootElement.GetProperty("original").GetProperty("validationAccuracy").GetDouble();
+        Assert.Equal(warmup.GetProperty("validationAccuracy").GetDouble() >= original, warmup.GetProperty("kept").GetBoolean());
+        Assert.Contains("| Warm-up | 2 epochs of re-learning before round 1", File.ReadAllText(Path.Combine(report, "report.md")));
+
+        var negative = Prune("--max-drop", "5", "--warmup-epochs", "-1", "--out", _temp.Sub("neg.onnx"));
+        Assert.NotEqual(0, negative.ExitCode);
+        Assert.Contains("Warm-up epochs", negative.Error);
+        Assert.False(File.Exists(_temp.Sub("neg.onnx")));
+    }
+
+    [Fact]
     public void An_unknown_allocation_is_a_usage_error()
     {
         var run = Prune("--max-drop", "1", "--allocation", "random", "--out", _temp.Sub("p.onnx"));
