@@ -46,6 +46,7 @@ internal static class PruneCommand
         var relearnEpochs = new Option<int>("--relearn-epochs") { Description = "Re-learning epochs per round.", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => DefaultOptions.Rounds };
         var relearnLr = new Option<float>("--relearn-lr") { Description = "Re-learning learning rate (Adam, cosine decay within a round).", DefaultValueFactory = _ => DefaultOptions.RelearnLearningRate };
+        var relearnDecay = new Option<float>("--relearn-weight-decay") { Description = "Decoupled weight decay while re-learning (AdamW; 0: none): shrinks the weights the loss does not hold up, so later rounds prune them first.", DefaultValueFactory = _ => DefaultOptions.RelearnWeightDecay };
         var stepBudget = new Option<double>("--step-budget") { Description = "Points a round's pruning may cost before re-learning (at least what is left of the error budget; halved after a step back). The check after re-learning decides.", DefaultValueFactory = _ => DefaultOptions.StepBudget };
         var margin = new Option<double>("--margin") { Description = "Safety margin, in points, kept above --min-accuracy on the validation split.", DefaultValueFactory = _ => DefaultOptions.SafetyMargin };
         var rescue = new Option<int>("--rescue-epochs") { Description = "Extra re-learning epochs for a round that ends outside the range, before it is stepped back (0: none).", DefaultValueFactory = _ => DefaultOptions.RescueEpochs };
@@ -70,7 +71,7 @@ internal static class PruneCommand
 
         var command = new Command("prune", "Prune a model as far as the desired accuracy range allows, with per-layer error budgets and re-learning.")
         {
-            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, confirm, shift, polish, warmup, alwaysRelearn, seed, output, report, sparseStorage, dataDir, dataset,
+            modelPath, minAccuracy, maxDrop, allocation, criterion, relearnEpochs, rounds, relearnLr, relearnDecay, stepBudget, margin, rescue, sensitivityImages, distill, distillTemperature, stepBacks, dropMargin, confidence, confirm, shift, polish, warmup, alwaysRelearn, seed, output, report, sparseStorage, dataDir, dataset,
         };
         foreach (var option in split.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) =>
@@ -84,6 +85,7 @@ internal static class PruneCommand
                 RelearnEpochs = parse.GetValue(relearnEpochs),
                 Rounds = parse.GetValue(rounds),
                 RelearnLearningRate = parse.GetValue(relearnLr),
+                RelearnWeightDecay = parse.GetValue(relearnDecay),
                 StepBudget = parse.GetValue(stepBudget),
                 SafetyMargin = parse.GetValue(margin),
                 DropMargin = parse.GetValue(dropMargin),

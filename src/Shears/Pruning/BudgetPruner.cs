@@ -244,6 +244,7 @@ public sealed class BudgetPruner
                 DistillWeight = _o.DistillWeight,
                 DistillTemperature = _o.Distils ? _o.DistillTemperature : 0,
                 RelearnShift = _o.RelearnShift,
+                RelearnWeightDecay = _o.RelearnWeightDecay,
                 StepBacks = steps.StepBacks,
                 Layers = layers,
                 Rounds = _rounds,

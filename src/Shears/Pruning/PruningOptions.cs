@@ -138,6 +138,11 @@ public sealed record PruningOptions
     public float RelearnLearningRate { get; init; } = 5e-4f;
     public OptimizerKind RelearnOptimizer { get; init; } = OptimizerKind.Adam;
     /// <summary>
+    /// Decoupled weight decay while re-learning (AdamW; 0, the default: none). It shrinks the kept weights that the
+    /// loss does not hold up, so the next round's scores see which connections the network can do without.
+    /// </summary>
+    public float RelearnWeightDecay { get; init; }
+    /// <summary>
     /// α of re-learning by distillation from the original network (0: labels only): the share of the loss that
     /// pulls the pruned network's softened outputs towards the original's. See <see cref="Distillation"/>.
     /// </summary>
@@ -177,6 +182,8 @@ public sealed record PruningOptions
         if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be positive.");
         if (!(RelearnLearningRate > 0) || float.IsInfinity(RelearnLearningRate))
             throw new ArgumentOutOfRangeException(nameof(RelearnLearningRate), RelearnLearningRate, "The re-learning rate must be a positive number.");
+        if (!(RelearnWeightDecay >= 0) || float.IsInfinity(RelearnWeightDecay))
+            throw new ArgumentOutOfRangeException(nameof(RelearnWeightDecay), RelearnWeightDecay, "The re-learning weight decay must be zero or a positive number.");
         if (MaxStepBacks < 0) throw new ArgumentOutOfRangeException(nameof(MaxStepBacks), MaxStepBacks, "Step-backs must be zero or more.");
         if (RefinePasses < 0) throw new ArgumentOutOfRangeException(nameof(RefinePasses), RefinePasses, "Refinement passes must be zero or more.");
         if (MaxShrinks < 0) throw new ArgumentOutOfRangeException(nameof(MaxShrinks), MaxShrinks, "Shrinks must be zero or more.");
@@ -266,6 +273,7 @@ public sealed record PruningOptions
         BatchSize = BatchSize,
         Optimizer = RelearnOptimizer,
         LearningRate = RelearnLearningRate,
+        WeightDecay = RelearnWeightDecay,
         Schedule = ScheduleKind.Cosine,
         MaxShift = RelearnShift,
         Seed = unchecked(Seed + round),

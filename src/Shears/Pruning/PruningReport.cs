@@ -143,6 +143,8 @@ public sealed record PruningReport
     public double DistillTemperature { get; init; }
     /// <summary>The largest random shift, in pixels, of the images re-learning saw (0: as they are).</summary>
     public int RelearnShift { get; init; }
+    /// <summary>The decoupled weight decay re-learning used (0: none).</summary>
+    public double RelearnWeightDecay { get; init; }
     public required int StepBacks { get; init; }
     public required IReadOnlyList<LayerReport> Layers { get; init; }
     public required IReadOnlyList<RoundReport> Rounds { get; init; }

@@ -146,7 +146,8 @@ public static class PruningReportWriter
         md.AppendLine($"| Allocation, criterion | {r.Allocation}, {r.Criterion} |");
         md.AppendLine($"| Re-learning | {r.RelearnEpochs} epoch{(r.RelearnEpochs == 1 ? "" : "s")} per round; {r.Rounds.Count} round{(r.Rounds.Count == 1 ? "" : "s")}, {r.StepBacks} step-back{(r.StepBacks == 1 ? "" : "s")}" +
                       $"{(r.DistillWeight > 0 ? $"; distilled from the original (α {Num(r.DistillWeight, "0.##")}, T {Num(r.DistillTemperature, "0.##")})" : "")}" +
-                      $"{(r.RelearnShift > 0 ? $"; images shifted at random by up to {r.RelearnShift} pixel{(r.RelearnShift == 1 ? "" : "s")}" : "")} |");
+                      $"{(r.RelearnShift > 0 ? $"; images shifted at random by up to {r.RelearnShift} pixel{(r.RelearnShift == 1 ? "" : "s")}" : "")}" +
+                      $"{(r.RelearnWeightDecay > 0 ? $"; weight decay {Num(r.RelearnWeightDecay, "0.####")}" : "")} |");
         if (r.Warmup is { } w)
             md.AppendLine($"| Warm-up | {w.Epochs} epoch{(w.Epochs == 1 ? "" : "s")} of re-learning before round 1: validation {Pct(w.ValidationAccuracy)}, " +
                           $"{(w.Kept ? "the rounds started from it" : "below the original's, so the rounds started from the original")} |");

@@ -223,6 +223,23 @@ public sealed class PruneCliTests : IDisposable
     }
 
     [Fact]
+    public void Relearn_weight_decay_is_recorded_in_the_report_and_a_negative_one_fails_before_writing()
+    {
+        string report = _temp.Sub("decayed");
+        var run = Prune("--max-drop", "5", "--relearn-weight-decay", "0.05", "--out", _temp.Sub("d.onnx"), "--report", report);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        Assert.Equal(0.05, json.RootElement.GetProperty("relearnWeightDecay").GetDouble(), 6);
+        Assert.Contains("; weight decay 0.05 |", File.ReadAllText(Path.Combine(report, "report.md")));
+
+        var negative = Prune("--max-drop", "5", "--relearn-weight-decay", "-1", "--out", _temp.Sub("neg.onnx"));
+        Assert.NotEqual(0, negative.ExitCode);
+        Assert.Contains("weight decay", negative.Error);
+        Assert.False(File.Exists(_temp.Sub("neg.onnx")));
+    }
+
+    [Fact]
     public void Warmup_epochs_are_recorded_in_the_report_and_a_negative_count_fails_before_writing()
     {
         string report = _temp.Sub("warmed");

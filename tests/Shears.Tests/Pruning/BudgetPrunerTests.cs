@@ -358,6 +358,23 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void Every_re_learning_decays_the_weights_when_asked_and_none_does_by_default()
+    {
+        var data = PruningTestSupport.Mnist;
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 2, RefinePasses = 0, RelearnWeightDecay = 0.05f, WarmupEpochs = 1 };
+        var decaying = new ScriptedRelearner((call, m) => { });
+        var report = new BudgetPruner(options, decaying).Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
+        Assert.True(decaying.Calls >= 2, $"{decaying.Calls} re-learnings");
+        Assert.All(decaying.Options, o => Assert.Equal(0.05f, o.EffectiveWeightDecay));
+        Assert.Equal(0.05, report.RelearnWeightDecay, 6);
+
+        var plain = new ScriptedRelearner((call, m) => { });
+        var none = new BudgetPruner(options with { RelearnWeightDecay = 0 }, plain).Prune(PruningTestSupport.TrainedSmall(), data.Train, data.Validation, null);
+        Assert.All(plain.Options, o => Assert.Equal(0f, o.EffectiveWeightDecay));
+        Assert.Equal(0, none.RelearnWeightDecay);
+    }
+
+    [Fact]
     public void Re_learning_shifts_the_training_images_when_asked_and_refuses_models_that_do_not_take_images()
     {
         var data = PruningTestSupport.Mnist;

@@ -49,6 +49,7 @@ public sealed class PruningOptionsTests
     [InlineData(nameof(PruningOptions.MinRoundGain))]
     [InlineData(nameof(PruningOptions.PolishEpochs))]
     [InlineData(nameof(PruningOptions.WarmupEpochs))]
+    [InlineData(nameof(PruningOptions.RelearnWeightDecay))]
     [InlineData(nameof(PruningOptions.SafetyMargin))]
     [InlineData(nameof(PruningOptions.MarginStandardErrors))]
     [InlineData(nameof(PruningOptions.StepGrowth))]
@@ -63,6 +64,7 @@ public sealed class PruningOptionsTests
             nameof(PruningOptions.MinRoundGain) => o with { MinRoundGain = 1 },
             nameof(PruningOptions.PolishEpochs) => o with { PolishEpochs = -1 },
             nameof(PruningOptions.WarmupEpochs) => o with { WarmupEpochs = -1 },
+            nameof(PruningOptions.RelearnWeightDecay) => o with { RelearnWeightDecay = -0.1f },
             nameof(PruningOptions.SafetyMargin) => o with { SafetyMargin = double.NaN },
             nameof(PruningOptions.MarginStandardErrors) => o with { MarginStandardErrors = -1 },
             nameof(PruningOptions.Confidence) => o with { Confidence = 1 },

@@ -21,7 +21,7 @@ public sealed class PruningReportWriterTests
         var root = doc.RootElement;
         Assert.Equal(
             ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned", "dropUpperBound", "confirmation", "warmup",
-             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "relearnShift", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
+             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "relearnShift", "relearnWeightDecay", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
             Names(root));
         Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin", "confidence"], Names(root.GetProperty("range")));
         Assert.Equal(JsonValueKind.Null, root.GetProperty("confirmation").ValueKind);
