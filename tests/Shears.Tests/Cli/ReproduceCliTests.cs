@@ -65,7 +65,7 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Contains("## Over the seeds", md);
         // The settings behind the figures: quick FCN-1 trains 3 epochs and re-learns 10 a round for 10 rounds at 3e-3.
         Assert.Contains("## Settings", md);
-        Assert.Contains("| fcn1 | 3 | 10 | 10 | 0.003 | Fisher |", md);
+        Assert.Contains("| fcn1 | 3 | 10 | 10 | 0.003 | Fisher | - | - | - (0.05 at the floor) | measured drop |", md);
         Assert.Equal(0, sensitivity.GetProperty("relearnShift").GetInt32());
         Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed; the search decides on the first 30 of them, and the last 30 only confirm its result)", md);
         // --confirm holds the last 30 validation images out of the search, and every run is checked on them.
@@ -153,8 +153,8 @@ public sealed class ReproduceCliTests : IDisposable
         string md = Shears.Cli.Commands.ReproduceCommand.Markdown(results, []);
 
         // FCN-2 stops earlier and re-learns on plain images at its floor; CNN-3 is the same at both ranges.
-        Assert.Contains("| fcn2 | 15 | 10 | 50 (20 at the floor) | 0.001 | Magnitude | 0.9 | ±2 px (- at the floor) | 95% bound |", md);
-        Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude | 0.9 | - | 95% bound |", md);
+        Assert.Contains("| fcn2 | 15 | 10 | 50 (20 at the floor) | 0.001 | Magnitude | 0.9 | ±2 px (- at the floor) | - | 95% bound |", md);
+        Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude | 0.9 | - | - | 95% bound |", md);
         Assert.Single(md.Split('\n'), line => line.StartsWith("| fcn2 | 15 |", StringComparison.Ordinal));
     }
 
@@ -198,6 +198,11 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(0.95, cnn3.Confidence);
         Assert.Equal(0.95, fcn2.Confidence);
         Assert.Equal(0, fcn1.RelearnShift);
+        // FCN-1 re-learns with weight decay at its floor only.
+        Assert.Equal(0.05f, fcn1.RelearnWeightDecay);
+        Assert.Equal(0f, Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).Options(new Shears.Pruning.AccuracyRange(null, 0.2), default, 1).RelearnWeightDecay);
+        Assert.Equal(0f, cnn3.RelearnWeightDecay);
+        Assert.Equal(0f, fcn2.RelearnWeightDecay);
         Assert.Equal(0, fcn2.RelearnShift);
         Assert.Equal(0, cnn3.RelearnShift);
         Assert.Equal(2, fcn2Iso.RelearnShift);
