@@ -28,6 +28,25 @@ public sealed class PruneCliTests : IDisposable
     private CliRunner.Run Prune(params string[] extra) =>
         CliRunner.Invoke(["prune", _model, "--dataset", _data, "--data-dir", _data, "--validation", "60", "--relearn-epochs", "1", "--rounds", "2", .. extra]);
 
+    /// <summary>A run within a 5-point drop with <paramref name="extra"/> options: its report.json and report.md.</summary>
+    private (JsonDocument Json, string Markdown) PruneWithReport(string name, params string[] extra)
+    {
+        string report = _temp.Sub(name);
+        var run = Prune(["--max-drop", "5", "--out", _temp.Sub(name + ".onnx"), "--report", report, .. extra]);
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        return (JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json"))), File.ReadAllText(Path.Combine(report, "report.md")));
+    }
+
+    /// <summary>A run with <paramref name="extra"/> options fails, saying <paramref name="because"/>, and writes no model.</summary>
+    private void AssertRefusedBeforeWriting(string because, params string[] extra)
+    {
+        string output = _temp.Sub("refused.onnx");
+        var run = Prune(["--max-drop", "5", "--out", output, .. extra]);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(because, run.Error);
+        Assert.False(File.Exists(output));
+    }
+
     [Fact]
     public void Prune_stays_inside_the_range_and_writes_the_report_and_a_model_that_runs_in_onnx_runtime()
     {
@@ -206,57 +225,39 @@ public sealed class PruneCliTests : IDisposable
     [Fact]
     public void Relearn_shift_is_recorded_in_the_report_and_a_shift_the_images_cannot_take_fails_before_writing()
     {
-        string report = _temp.Sub("shifted");
-        var run = Prune("--max-drop", "5", "--relearn-shift", "2", "--out", _temp.Sub("s.onnx"), "--report", report);
-
-        Assert.True(run.ExitCode == 0, run.Error + run.Output);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
-        Assert.Equal(2, json.RootElement.GetProperty("relearnShift").GetInt32());
-        Assert.Contains("images shifted at random by up to 2 pixels", File.ReadAllText(Path.Combine(report, "report.md")));
+        var (json, md) = PruneWithReport("shifted", "--relearn-shift", "2");
+        using (json) Assert.Equal(2, json.RootElement.GetProperty("relearnShift").GetInt32());
+        Assert.Contains("images shifted at random by up to 2 pixels", md);
 
         // The band images are 8×8: a shift of 4 would move them out of view.
-        var far = Prune("--max-drop", "5", "--relearn-shift", "4", "--out", _temp.Sub("far.onnx"));
-        Assert.NotEqual(0, far.ExitCode);
-        Assert.Contains("8×8", far.Error);
-        Assert.Contains("at most 3", far.Error);
-        Assert.False(File.Exists(_temp.Sub("far.onnx")));
+        AssertRefusedBeforeWriting("8×8", "--relearn-shift", "4");
+        AssertRefusedBeforeWriting("at most 3", "--relearn-shift", "4");
     }
 
     [Fact]
     public void Relearn_weight_decay_is_recorded_in_the_report_and_a_negative_one_fails_before_writing()
     {
-        string report = _temp.Sub("decayed");
-        var run = Prune("--max-drop", "5", "--relearn-weight-decay", "0.05", "--out", _temp.Sub("d.onnx"), "--report", report);
+        var (json, md) = PruneWithReport("decayed", "--relearn-weight-decay", "0.05");
+        using (json) Assert.Equal(0.05, json.RootElement.GetProperty("relearnWeightDecay").GetDouble(), 6);
+        Assert.Contains("; weight decay 0.05 |", md);
 
-        Assert.True(run.ExitCode == 0, run.Error + run.Output);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
-        Assert.Equal(0.05, json.RootElement.GetProperty("relearnWeightDecay").GetDouble(), 6);
-        Assert.Contains("; weight decay 0.05 |", File.ReadAllText(Path.Combine(report, "report.md")));
-
-        var negative = Prune("--max-drop", "5", "--relearn-weight-decay", "-1", "--out", _temp.Sub("neg.onnx"));
-        Assert.NotEqual(0, negative.ExitCode);
-        Assert.Contains("weight decay", negative.Error);
-        Assert.False(File.Exists(_temp.Sub("neg.onnx")));
+        AssertRefusedBeforeWriting("weight decay", "--relearn-weight-decay", "-1");
     }
 
     [Fact]
     public void Warmup_epochs_are_recorded_in_the_report_and_a_negative_count_fails_before_writing()
     {
-        string report = _temp.Sub("warmed");
-        var run = Prune("--max-drop", "5", "--warmup-epochs", "2", "--out", _temp.Sub("w.onnx"), "--report", report);
+        var (json, md) = PruneWithReport("warmed", "--warmup-epochs", "2");
+        using (json)
+        {
+            var warmup = json.RootElement.GetProperty("warmup");
+            Assert.Equal(2, warmup.GetProperty("epochs").GetInt32());
+            double original = json.RootElement.GetProperty("original").GetProperty("validationAccuracy").GetDouble();
+            Assert.Equal(warmup.GetProperty("validationAccuracy").GetDouble() >= original, warmup.GetProperty("kept").GetBoolean());
+        }
+        Assert.Contains("| Warm-up | 2 epochs of re-learning before round 1", md);
 
-        Assert.True(run.ExitCode == 0, run.Error + run.Output);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
-        var warmup = json.RootElement.GetProperty("warmup");
-        Assert.Equal(2, warmup.GetProperty("epochs").GetInt32());
-        double original = json.RootElement.GetProperty("original").GetProperty("validationAccuracy").GetDouble();
-        Assert.Equal(warmup.GetProperty("validationAccuracy").GetDouble() >= original, warmup.GetProperty("kept").GetBoolean());
-        Assert.Contains("| Warm-up | 2 epochs of re-learning before round 1", File.ReadAllText(Path.Combine(report, "report.md")));
-
-        var negative = Prune("--max-drop", "5", "--warmup-epochs", "-1", "--out", _temp.Sub("neg.onnx"));
-        Assert.NotEqual(0, negative.ExitCode);
-        Assert.Contains("Warm-up epochs", negative.Error);
-        Assert.False(File.Exists(_temp.Sub("neg.onnx")));
+        AssertRefusedBeforeWriting("Warm-up epochs", "--warmup-epochs", "-1");
     }
 
     [Fact]
