@@ -123,14 +123,15 @@ public sealed class BudgetPruner
             // Every re-learning (rounds, rescues, polish) distils from the original, so its outputs are recorded once, now.
             if (_o.Distils) Report(PruningPhase.Measure, "Recording the original network's outputs for distillation");
             _teacher = _o.TeacherFor(_model, _train, _ct);
-            var warmup = WarmUp();
+            WarmupReport? warmup = null;
             AccuracyPair? afterPruning = null;
             var steps = new StepControl(_o);
 
-            // Whatever stops a round half-way (cancellation, a diverging re-learning), the model is left as the
-            // last network inside the range, never half pruned.
+            // Whatever stops a round (or the warm-up) half-way (cancellation, a diverging re-learning), the model is
+            // left as the last network inside the range, never half pruned or half re-learned.
             try
             {
+                warmup = WarmUp();
                 for (_round = 1; _round <= _o.Rounds; _round++)
                 {
                     _ct.ThrowIfCancellationRequested();
@@ -261,19 +262,10 @@ public sealed class BudgetPruner
         {
             if (_o.WarmupEpochs == 0) return null;
             _round = 0;
-            _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(0, _o.WarmupEpochs, _teacher), RelearnProgress(), _ct);
-            var verdict = Judge();
-            bool kept = verdict.Accuracy >= _lastGoodAccuracy && Inside(verdict);
-            if (kept)
-            {
-                _lastGood = _model.Snapshot();
-                _lastGoodAccuracy = verdict.Accuracy;
-                Remember();
-            }
-            else _lastGood.Restore(_model);
-            Report(PruningPhase.Check, $"Warm-up: validation accuracy {AccuracyRange.Percent(verdict.Accuracy)}, " +
+            var (kept, accuracy) = RelearnIfNoWorse(_o.WarmupEpochs);
+            Report(PruningPhase.Check, $"Warm-up: validation accuracy {AccuracyRange.Percent(accuracy)}, " +
                 (kept ? "the rounds start from it" : "below the original's, so the rounds start from the original"), _lastGoodAccuracy);
-            return new WarmupReport(_o.WarmupEpochs, verdict.Accuracy, kept);
+            return new WarmupReport(_o.WarmupEpochs, accuracy, kept);
         }
 
         /// <summary>
@@ -285,16 +277,27 @@ public sealed class BudgetPruner
             if (_o.PolishEpochs == 0 || _rounds.All(r => !r.Accepted)) return;
             _lastGood.Restore(_model);
             _round = _rounds.Count + 1;
-            _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, _o.PolishEpochs, _teacher), RelearnProgress(), _ct);
+            var (kept, accuracy) = RelearnIfNoWorse(_o.PolishEpochs);
+            if (kept) Report(PruningPhase.Check, $"Polish: validation accuracy {AccuracyRange.Percent(accuracy)}", accuracy);
+        }
+
+        /// <summary>
+        /// Re-learns the last network inside the range for <paramref name="epochs"/> (no pruning) and keeps the result
+        /// only when its validation accuracy has not fallen and it is inside the range; otherwise restores the network.
+        /// </summary>
+        private (bool Kept, double Accuracy) RelearnIfNoWorse(int epochs)
+        {
+            _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(_round, epochs, _teacher), RelearnProgress(), _ct);
             var verdict = Judge();
-            if (verdict.Accuracy >= _lastGoodAccuracy && Inside(verdict))
+            bool kept = verdict.Accuracy >= _lastGoodAccuracy && Inside(verdict);
+            if (kept)
             {
                 _lastGood = _model.Snapshot();
                 _lastGoodAccuracy = verdict.Accuracy;
                 Remember();
-                Report(PruningPhase.Check, $"Polish: validation accuracy {AccuracyRange.Percent(verdict.Accuracy)}", verdict.Accuracy);
             }
             else _lastGood.Restore(_model);
+            return (kept, verdict.Accuracy);
         }
 
         /// <summary>A network the search accepted, with the per-layer shares and thresholds it was pruned at.</summary>

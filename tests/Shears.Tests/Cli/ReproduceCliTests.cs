@@ -199,17 +199,11 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(0.95, fcn2.Confidence);
         var fcn1Iso = Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).Options(fcn2Iso.Range, default, 1);
         var cnn3Iso = Shears.Cli.Commands.ReproduceCommand.Effort("cnn3", quick: false).Options(fcn2Iso.Range, default, 1);
-        Assert.Equal(0, fcn1.RelearnShift);
-        Assert.Equal(0, fcn2.RelearnShift);
-        Assert.Equal(0, cnn3.RelearnShift);
-        Assert.Equal(2, fcn2Iso.RelearnShift);
-        Assert.Equal(0, cnn3Iso.RelearnShift);
-        Assert.Equal(0, fcn1Iso.RelearnShift);
-        // FCN-1 re-learns with weight decay at its floor only; the others never do.
-        Assert.Equal(0.05f, fcn1.RelearnWeightDecay);
-        Assert.Equal(0f, fcn1Iso.RelearnWeightDecay);
-        Assert.Equal(0f, cnn3.RelearnWeightDecay);
-        Assert.Equal(0f, fcn2.RelearnWeightDecay);
+        // Floors (fcn1, fcn2, cnn3), then iso-accuracy (fcn1, fcn2, cnn3): FCN-2 shifts at iso-accuracy only, and FCN-1
+        // re-learns with weight decay at its floor only.
+        Shears.Pruning.PruningOptions[] settings = [fcn1, fcn2, cnn3, fcn1Iso, fcn2Iso, cnn3Iso];
+        Assert.Equal([0, 0, 0, 0, 2, 0], settings.Select(o => o.RelearnShift));
+        Assert.Equal([0.05f, 0f, 0f, 0f, 0f, 0f], settings.Select(o => o.RelearnWeightDecay));
         Assert.Equal(0, Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: true).Options(range, default, 1).RelearnShift);
         // Baselines re-learn as long as the pruner did, except where a model caps it.
         Assert.Equal(400, Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).BaselineRelearnEpochs(400));

@@ -358,6 +358,25 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void A_warm_up_stopped_half_way_leaves_the_original_network()
+    {
+        var data = PruningTestSupport.Mnist;
+        var model = PruningTestSupport.TrainedSmall();
+        var original = model.Snapshot();
+        var relearner = new ScriptedRelearner((call, m) =>
+        {
+            m.GetParameter("fc2.weight").Value.Span.Clear();
+            throw new OperationCanceledException();
+        });
+        var options = new PruningOptions(AccuracyRange.WithinDrop(2.0)) { RelearnEpochs = 1, Rounds = 1, RefinePasses = 0, WarmupEpochs = 2 };
+
+        Assert.Throws<OperationCanceledException>(() => new BudgetPruner(options, relearner).Prune(model, data.Train, data.Validation, null));
+
+        Assert.Equal(1, relearner.Calls);
+        foreach (var p in model.Parameters) Assert.Equal(original.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
+    }
+
+    [Fact]
     public void Every_re_learning_decays_the_weights_when_asked_and_none_does_by_default()
     {
         var data = PruningTestSupport.Mnist;
