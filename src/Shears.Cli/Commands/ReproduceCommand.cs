@@ -34,7 +34,25 @@ internal static class ReproduceCommand
 
     public sealed record Settings(bool Quick, int Seeds, IReadOnlyList<string> Models, IReadOnlyList<string> Allocations, string Out, string? DataDir, string Dataset,
         ValidationSplitKind SplitKind = ValidationSplitKind.Random, int ValidationCount = ValidationSplit.DefaultCount, bool BaselinesEverySeed = false,
-        int ConfirmationImages = 0);
+        int ConfirmationImages = 0, int FirstSeed = 1, IReadOnlyList<string>? Ranges = null, bool NoBaselines = false)
+    {
+        /// <summary>The seeds run: <see cref="FirstSeed"/> and the next <see cref="Seeds"/> − 1.</summary>
+        public IEnumerable<int> SeedList => Enumerable.Range(FirstSeed, Seeds);
+
+        /// <summary>The ranges run, by name (null: both).</summary>
+        public IReadOnlyList<string> RangeNames => Ranges ?? RangeKinds;
+    }
+
+    /// <summary>The two ranges every model is pruned against: the paper's floor and iso-accuracy.</summary>
+    public static readonly IReadOnlyList<string> RangeKinds = ["paper-floor", "iso-accuracy"];
+
+    /// <summary>The range called <paramref name="name"/> (one of <see cref="RangeKinds"/>) for <paramref name="model"/>.</summary>
+    public static AccuracyRange RangeFor(string name, string model) => name switch
+    {
+        "paper-floor" => new AccuracyRange(PaperFloors[model], null),
+        "iso-accuracy" => AccuracyRange.WithinDrop(IsoAccuracyDrop),
+        _ => throw new ArgumentException($"Unknown range '{name}'; choose from {string.Join(", ", RangeKinds)}."),
+    };
 
     /// <summary>A model × range × seed that was not pruned because the original already sits outside the range.</summary>
     public sealed record Skipped(string Model, string RangeName, int Seed, string Reason);
@@ -43,6 +61,8 @@ internal static class ReproduceCommand
     {
         var quick = new Option<bool>("--quick") { Description = "Fewer epochs and rounds: a few minutes instead of half an hour." };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per configuration (training and re-learning).", DefaultValueFactory = _ => 1 };
+        var firstSeed = new Option<int>("--first-seed") { Description = "The first seed: --seeds 2 --first-seed 3 runs seeds 3 and 4 (baselines run for the first seed run).", DefaultValueFactory = _ => 1 };
+        var ranges = new Option<string>("--ranges") { Description = "Comma-separated ranges to prune against: paper-floor, iso-accuracy.", DefaultValueFactory = _ => string.Join(",", RangeKinds) };
         var output = new Option<string>("--out") { Description = "Folder for models, results.md, results.json and images.", DefaultValueFactory = _ => "runs/reproduce" };
         var models = new Option<string>("--models") { Description = "Comma-separated models.", DefaultValueFactory = _ => "fcn1,fcn2,cnn3" };
         var allocations = new Option<string>("--allocations")
@@ -57,6 +77,7 @@ internal static class ReproduceCommand
         };
         split.AcceptOnlyFromAmong("random", "last");
         var baselinesEverySeed = new Option<bool>("--baselines-every-seed") { Description = "Compare the allocations at equal connections kept for every seed (by default only for the first, which is enough for the table and saves a third of the time)." };
+        var noBaselines = new Option<bool>("--no-baselines") { Description = "Run only the pruning runs, without the comparison of allocations at equal connections kept." };
         var validationCount = new Option<int>("--validation") { Description = "Training images held out for validation, --confirm of them only to confirm the search's result.", DefaultValueFactory = _ => ValidationSplit.DefaultCount };
         // None by default: in the three-seed run that held 5,000 of 10,000 validation images back, they cost more
         // than they saved. The originals, trained on 50,000 images instead of 55,000, left less room above the
@@ -70,14 +91,19 @@ internal static class ReproduceCommand
         var confirm = new Option<int>("--confirm") { Description = "Validation images held out of the search, part of --validation: its result must hold on them too, or it steps back to an earlier accepted network (0: none)." };
         var dataDir = CliContext.DataDirOption();
         var dataset = CliContext.DatasetOption();
-        var command = new Command("reproduce", "Reproduce the paper: train, prune against two ranges, compare allocations, write results.") { quick, seeds, output, models, allocations, split, validationCount, confirm, baselinesEverySeed, dataDir, dataset };
+        var command = new Command("reproduce", "Reproduce the paper: train, prune against two ranges, compare allocations, write results.") { quick, seeds, firstSeed, ranges, output, models, allocations, split, validationCount, confirm, baselinesEverySeed, noBaselines, dataDir, dataset };
         command.SetAction((parse, cancellation) =>
         {
             var s = new Settings(parse.GetValue(quick), parse.GetValue(seeds),
                 Split(parse.GetValue(models)!), Split(parse.GetValue(allocations)!), parse.GetValue(output)!, parse.GetValue(dataDir), parse.GetValue(dataset)!,
                 parse.GetValue(split) == "last" ? ValidationSplitKind.Last : ValidationSplitKind.Random, parse.GetValue(validationCount), parse.GetValue(baselinesEverySeed),
-                parse.GetValue(confirm));
+                parse.GetValue(confirm), parse.GetValue(firstSeed), Split(parse.GetValue(ranges)!), parse.GetValue(noBaselines));
             if (s.Seeds < 1) throw new ArgumentException("--seeds must be at least 1.");
+            if (s.FirstSeed < 1) throw new ArgumentException("--first-seed must be at least 1.");
+            if (s.NoBaselines && s.BaselinesEverySeed) throw new ArgumentException("--no-baselines and --baselines-every-seed contradict each other; give one.");
+            if (s.RangeNames.Count == 0) throw new ArgumentException($"--ranges names none; choose from {string.Join(", ", RangeKinds)}.");
+            foreach (var r in s.RangeNames)
+                if (!RangeKinds.Contains(r)) throw new ArgumentException($"Unknown range '{r}' in --ranges; choose from {string.Join(", ", RangeKinds)}.");
             if (s.ConfirmationImages < 0 || s.ConfirmationImages >= s.ValidationCount)
                 throw new ArgumentException($"--confirm must be at least 0 and below --validation ({s.ValidationCount}), which it is part of.");
             foreach (var m in s.Models) if (!PaperFloors.ContainsKey(m)) throw new ArgumentException($"Unknown model '{m}' in --models; choose from fcn1, fcn2, cnn3.");
@@ -206,7 +232,7 @@ internal static class ReproduceCommand
         var images = new List<string>();
 
         foreach (string modelName in s.Models)
-            for (int seed = 1; seed <= s.Seeds; seed++)
+            foreach (int seed in s.SeedList)
             {
                 var effort = Effort(modelName, s.Quick);
                 int trainEpochs = effort.TrainEpochs, relearnEpochs = effort.RelearnEpochs;
@@ -215,13 +241,9 @@ internal static class ReproduceCommand
                 string modelPath = Path.Combine(s.Out, "models", $"{modelName}-seed{seed}-e{trainEpochs}.onnx");
                 var dense = TrainOrReuse(context, modelName, seed, trainEpochs, modelPath, validationSplit, train, validation, cancellation);
 
-                var ranges = new (string Name, AccuracyRange Range)[]
+                foreach (string rangeName in s.RangeNames)
                 {
-                    ("paper-floor", new AccuracyRange(PaperFloors[modelName], null)),
-                    ("iso-accuracy", new AccuracyRange(null, IsoAccuracyDrop)),
-                };
-                foreach (var (rangeName, range) in ranges)
-                {
+                    var range = RangeFor(rangeName, modelName);
                     foreach (string allocationName in s.Allocations.Prepend("sensitivity").Distinct())
                     {
                         var allocation = PruneCommand.ParseAllocation(allocationName);
@@ -245,14 +267,14 @@ internal static class ReproduceCommand
 
                         string stem = $"{modelName}-seed{seed}-{rangeName}-{allocationName}";
                         OnnxExporter.Export(model, Path.Combine(s.Out, "models", stem + ".onnx"), SplitOptions.Recording(validationSplit));
-                        if (allocation == AllocationKind.Sensitivity && seed == 1 && WeightPatternImage.CanRender(dense))
+                        if (allocation == AllocationKind.Sensitivity && seed == s.FirstSeed && WeightPatternImage.CanRender(dense))
                         {
                             string png = $"weights-{modelName}-{rangeName}.png";
                             WeightPatternImage.Render(dense, model, Path.Combine(s.Out, png), maxUnits: 100);
                             images.Add(png);
                         }
 
-                        if (allocation != AllocationKind.Sensitivity || (seed > 1 && !s.BaselinesEverySeed)) continue;
+                        if (allocation != AllocationKind.Sensitivity || s.NoBaselines || (seed > s.FirstSeed && !s.BaselinesEverySeed)) continue;
                         // The baselines at the same number of connections, re-learned for as many epochs as the pruner spent in total (capped where set).
                         int spent = effort.BaselineRelearnEpochs(
                             Math.Max(relearnEpochs, report.RelearnEpochsTotal));

@@ -108,6 +108,41 @@ public sealed class ReproduceCliTests : IDisposable
     }
 
     [Fact]
+    public void Ranges_first_seed_and_no_baselines_pick_which_runs_are_made()
+    {
+        string data = CliData.Bands(_temp.Folder("data"), train: 400), output = _temp.Sub("out");
+
+        var run = CliRunner.Invoke("reproduce", "--quick", "--models", "fcn1", "--ranges", "iso-accuracy", "--first-seed", "3", "--no-baselines",
+            "--validation", "60", "--dataset", data, "--data-dir", data, "--out", output);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
+        var entry = Assert.Single(json.RootElement.GetProperty("entries").EnumerateArray());
+        Assert.Equal("iso-accuracy", entry.GetProperty("rangeName").GetString());
+        Assert.Equal(3, entry.GetProperty("seed").GetInt32());
+        Assert.False(entry.GetProperty("equalKeptBaseline").GetBoolean());
+        Assert.Empty(json.RootElement.GetProperty("skipped").EnumerateArray());
+        // Seed 3 trains on its own split, as it would in a run of three seeds from the first.
+        Assert.Equal("random:60:3", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed3-e3.onnx"))["shears.validation"]);
+    }
+
+    [Theory]
+    [InlineData("--ranges", "paper-floor,median", "median")]
+    [InlineData("--ranges", ",", "--ranges")]
+    [InlineData("--first-seed", "0", "--first-seed")]
+    [InlineData("--no-baselines", "--baselines-every-seed", "--no-baselines")]
+    public void Bad_reproduce_choices_are_usage_errors_that_name_them(string option, string value, string named)
+    {
+        string data = CliData.Bands(_temp.Folder("data"), train: 400), output = _temp.Sub("out");
+
+        var run = CliRunner.Invoke("reproduce", "--quick", "--models", "fcn1", option, value, "--dataset", data, "--data-dir", data, "--out", output);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(named, run.Error);
+        Assert.False(File.Exists(Path.Combine(output, "results.json")));
+    }
+
+    [Fact]
     public void Holding_out_every_validation_image_for_confirmation_is_a_usage_error()
     {
         string data = CliData.Bands(_temp.Folder("data"), train: 400);
