@@ -236,6 +236,21 @@ public sealed class BudgetPrunerTests
         Assert.Equal(RoundOutcome.SteppedBack, Assert.Single(strict.Rounds).Outcome);
     }
 
+    [Theory]
+    // As pruned inside: kept when re-learning ended outside (by the floor or, with a confidence, by the bound
+    // while more accurate), or inside but less accurate; the re-learned network wins ties.
+    [InlineData(true, 0.990, false, 0.980, true)]
+    [InlineData(true, 0.990, false, 0.995, true)]
+    [InlineData(true, 0.990, true, 0.985, true)]
+    [InlineData(true, 0.990, true, 0.990, false)]
+    [InlineData(true, 0.990, true, 0.995, false)]
+    // As pruned outside: never kept, whatever re-learning did.
+    [InlineData(false, 0.990, false, 0.980, false)]
+    [InlineData(false, 0.990, true, 0.985, false)]
+    public void A_round_keeps_the_network_as_pruned_only_when_it_is_inside_and_the_re_learned_one_is_outside_or_less_accurate(
+        bool asPrunedInside, double asPrunedAccuracy, bool relearnedInside, double relearnedAccuracy, bool expected) =>
+        Assert.Equal(expected, BudgetPruner.PrefersAsPruned(asPrunedInside, asPrunedAccuracy, relearnedInside, relearnedAccuracy));
+
     [Fact]
     public void A_round_the_rescue_cannot_bring_back_is_stepped_back()
     {
