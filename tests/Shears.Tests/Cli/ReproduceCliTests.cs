@@ -183,13 +183,15 @@ public sealed class ReproduceCliTests : IDisposable
             new Shears.Pruning.RangeReport(0.988, 0.2, null, 0.002, "at most 0.2 points below the original", 0.989, 0, 0.95),
             new Shears.Pruning.AccuracyPair(0.990, 0.991), null, new Shears.Pruning.AccuracyPair(0.9895, 0.9880),
             0.0015, -0.001, 1, 4, [], Shears.Pruning.CriterionKind.Magnitude);
-        var results = new Shears.Cli.Commands.ReproduceCommand.Results(false, 1, 60, "random:5000", [Entry("fcn2"), Entry("cnn3"), Entry("fcn2")], []);
+        var results = new Shears.Cli.Commands.ReproduceCommand.Results(false, 1, 60, "random:5000", [Entry("fcn2"), Entry("cnn3"), Entry("fcn2"), Entry("fcn1")], []);
 
         string md = Shears.Cli.Commands.ReproduceCommand.Markdown(results, []);
 
         // FCN-2 stops earlier and re-learns on plain images at its floor; CNN-3 is the same at both ranges.
         Assert.Contains("| fcn2 | 15 | 10 | 50 (20 at the floor) | 0.001 | Magnitude | 0.9 | ±2 px (- at the floor) | - | 95% bound |", md);
         Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude | 0.9 | - | - | 95% bound |", md);
+        // FCN-1 re-learns faster and with weight decay at its floor.
+        Assert.Contains("| fcn1 | 10 | 30 | 40 | 0.003 (0.005 at the floor) | Fisher | - | - | - (0.05 at the floor) | 95% bound |", md);
         Assert.Single(md.Split('\n'), line => line.StartsWith("| fcn2 | 15 |", StringComparison.Ordinal));
     }
 
@@ -220,7 +222,7 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal(0, cnn3.DropMargin);
 
         var fcn1 = Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).Options(range, Shears.Pruning.AllocationKind.Global, seed: 1);
-        Assert.Equal(3e-3f, fcn1.RelearnLearningRate);
+        Assert.Equal(5e-3f, fcn1.RelearnLearningRate);
         Assert.Equal(1.0, fcn1.StepBudget);
         Assert.Equal(Shears.Pruning.CriterionKind.Fisher, fcn1.Criterion);
         Assert.Equal(Shears.Pruning.AllocationKind.Global, fcn1.Allocation);
@@ -239,6 +241,8 @@ public sealed class ReproduceCliTests : IDisposable
         Shears.Pruning.PruningOptions[] settings = [fcn1, fcn2, cnn3, fcn1Iso, fcn2Iso, cnn3Iso];
         Assert.Equal([0, 0, 0, 0, 2, 0], settings.Select(o => o.RelearnShift));
         Assert.Equal([0.05f, 0f, 0f, 0f, 0f, 0f], settings.Select(o => o.RelearnWeightDecay));
+        // FCN-1 re-learns faster at its floor; the others at one rate for both ranges.
+        Assert.Equal([5e-3f, 1e-3f, cnn3Iso.RelearnLearningRate, 3e-3f, 1e-3f, cnn3Iso.RelearnLearningRate], settings.Select(o => o.RelearnLearningRate));
         Assert.Equal(0, Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: true).Options(range, default, 1).RelearnShift);
         // Baselines re-learn as long as the pruner did, except where a model caps it.
         Assert.Equal(400, Shears.Cli.Commands.ReproduceCommand.Effort("fcn1", quick: false).BaselineRelearnEpochs(400));
