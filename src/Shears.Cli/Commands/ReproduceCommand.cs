@@ -236,9 +236,12 @@ internal static class ReproduceCommand
         ("fcn2", false) => new(TrainCommand.DefaultEpochs("fcn2"), 10, 50, RelearnLearningRate: 1e-3f, DistillWeight: 0.9, MaxStepBacks: 10, BaselineEpochs: 60, FloorRounds: 20,
             Confidence: 0.95, RelearnShift: 2),
         ("cnn3", false) => new(TrainCommand.DefaultEpochs("cnn3"), 4, 25, StepBudget: 3.0, SensitivityImages: 2000, DistillWeight: 0.9, MaxStepBacks: 8, BaselineEpochs: 10, Confidence: 0.95),
-        ("fcn1", true) => new(3, 10, 10, CriterionKind.Fisher, 3e-3f, 1.0, FloorWeightDecay: 0.05f),
+        // Quick FCN-1 trains 5 epochs: after 3 its 89.88% on seed 1's 10,000 validation images sat under the 0.90 floor, so
+        // the floor was skipped (after 5: 6.75% kept there, 6.30% at iso-accuracy). Quick runs judge the measured drop: a
+        // bound needs thousands of validation images, which the tests' small datasets lack.
+        ("fcn1", true) => new(5, 10, 10, CriterionKind.Fisher, 3e-3f, 1.0, FloorWeightDecay: 0.05f),
         ("fcn2", true) => new(3, 1, 6, RelearnLearningRate: 1e-3f, DistillWeight: 0.9),
-        ("cnn3", true) => new(2, 1, 1),  // one epoch leaves it near 97.6%, under the 0.98 floor
+        ("cnn3", true) => new(2, 1, 1, SensitivityImages: 2000),  // one epoch leaves it near 97.6%, under the 0.98 floor
         _ => new(5, 1, 2),
     };
 

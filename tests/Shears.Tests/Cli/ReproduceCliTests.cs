@@ -63,9 +63,9 @@ public sealed class ReproduceCliTests : IDisposable
         string md = File.ReadAllText(Path.Combine(output, "results.md"));
         Assert.Contains("Quick mode", md);
         Assert.Contains("## Over the seeds", md);
-        // The settings behind the figures: quick FCN-1 trains 3 epochs and re-learns 10 a round for 10 rounds at 3e-3.
+        // The settings behind the figures: quick FCN-1 trains 5 epochs and re-learns 10 a round for 10 rounds at 3e-3.
         Assert.Contains("## Settings", md);
-        Assert.Contains("| fcn1 | 3 | 10 | 10 | 0.003 | Fisher | - | - | - (0.05 at the floor) | measured drop |", md);
+        Assert.Contains("| fcn1 | 5 | 10 | 10 | 0.003 | Fisher | - | - | - (0.05 at the floor) | measured drop |", md);
         Assert.Equal(0, sensitivity.GetProperty("relearnShift").GetInt32());
         Assert.Contains("decisions on the validation split (60 training images drawn at random by each seed; the search decides on the first 30 of them, and the last 30 only confirm its result)", md);
         // --confirm holds the last 30 validation images out of the search, and every run is checked on them.
@@ -78,7 +78,7 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 1 |", md);
 
         // The trained model records the validation split it held out; a pruned model is written beside it.
-        Assert.Equal("random:60:1", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed1-e3.onnx"))["shears.validation"]);
+        Assert.Equal("random:60:1", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed1-e5.onnx"))["shears.validation"]);
         Assert.True(File.Exists(Path.Combine(output, "models", "fcn1-seed1-iso-accuracy-sensitivity.onnx")));
     }
 
@@ -104,7 +104,7 @@ public sealed class ReproduceCliTests : IDisposable
         // Without --confirm the search decides on every validation image and nothing is held out.
         Assert.DoesNotContain("## Held-out confirmation", md);
         Assert.All(iso, e => Assert.True(!e.TryGetProperty("confirmation", out var c) || c.ValueKind == JsonValueKind.Null));
-        Assert.Equal("random:60:2", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed2-e3.onnx"))["shears.validation"]);
+        Assert.Equal("random:60:2", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed2-e5.onnx"))["shears.validation"]);
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.False(entry.GetProperty("equalKeptBaseline").GetBoolean());
         Assert.Empty(json.RootElement.GetProperty("skipped").EnumerateArray());
         // Seed 3 trains on its own split, as it would in a run of three seeds from the first.
-        Assert.Equal("random:60:3", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed3-e3.onnx"))["shears.validation"]);
+        Assert.Equal("random:60:3", OnnxImporter.ReadMetadata(Path.Combine(output, "models", "fcn1-seed3-e5.onnx"))["shears.validation"]);
     }
 
     [Theory]
