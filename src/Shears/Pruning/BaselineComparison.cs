@@ -57,6 +57,9 @@ public static class BaselineComparison
         var criterion = Criteria.Create(o.Criterion, o.EvaluationBatchSize);
         var entry = model.Snapshot();
         var results = new List<BaselineResult>();
+        // Baselines that choose the same connections (always, with one prunable layer) would re-learn the same network
+        // with the same shuffles: the first one's result stands for the others.
+        var chosen = new List<(int[] Keeps, BaselineResult Result)>();
         try
         {
             original.Restore(model);
@@ -74,6 +77,15 @@ public static class BaselineComparison
                 int[] keeps = kind == AllocationKind.Global
                     ? new BaselineSearch.GlobalOrder(rankings).KeepCounts(keptTarget)
                     : BaselineSearch.UniformKeepCounts(rankings, keptTarget);
+                int same = chosen.FindIndex(c => c.Keeps.AsSpan().SequenceEqual(keeps));
+                if (same >= 0)
+                {
+                    var twin = chosen[same].Result;
+                    progress?.Report(new PruningProgress(PruningPhase.Measure, b + 1, null, b + 1, baselines.Count,
+                        $"{kind}: the same connections as {twin.Allocation}, so its result"));
+                    results.Add(twin with { Allocation = kind, Seconds = clock.Elapsed.TotalSeconds });
+                    continue;
+                }
                 for (int l = 0; l < weights.Count; l++)
                     if (keeps[l] < rankings[l].Kept)
                         weights[l].Weight.SetMask(new Tensor(rankings[l].MaskKeeping(keeps[l]), weights[l].Weight.Value.Shape.ToArray()));
@@ -86,6 +98,7 @@ public static class BaselineComparison
                 var layers = weights.Select((w, l) => new LayerReport(w.Name, w.Weight.Count, w.Weight.KeptCount, null, rankings[l].ThresholdFor(keeps[l]))).ToArray();
                 var (total, kept) = model.Connections();
                 results.Add(new BaselineResult(kind, o.Criterion, total, kept, relearnEpochs, before, after, layers, clock.Elapsed.TotalSeconds));
+                chosen.Add((keeps, results[^1]));
             }
         }
         finally

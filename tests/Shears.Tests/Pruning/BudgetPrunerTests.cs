@@ -560,6 +560,33 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void Baselines_that_choose_the_same_connections_re_learn_once()
+    {
+        var data = PruningTestSupport.Mnist;
+        int Relearnings(Sequential model, long kept)
+        {
+            var relearner = new ScriptedRelearner((_, _) => { });
+            var results = BaselineComparison.Compare(model, model.Snapshot(), kept, data.Train, data.Validation, data.Test, relearnEpochs: 1,
+                null, null, default, null, relearner);
+            Assert.Equal([AllocationKind.Global, AllocationKind.UniformSparsity], results.Select(r => r.Allocation));
+            Assert.All(results, r => Assert.Equal(kept, r.ConnectionsKept));
+            if (relearner.Calls == 1)
+            {
+                Assert.Equal(results[0].AfterRelearn, results[1].AfterRelearn);
+                Assert.Equal(results[0].Layers, results[1].Layers);
+            }
+            return relearner.Calls;
+        }
+
+        // One layer: one magnitude threshold and one sparsity are the same choice.
+        var oneLayer = new Sequential("one", [1, 28, 28], new Flatten("flatten"), new Linear("fc", 784, 10));
+        Initializer.HeUniform(oneLayer, seed: 3);
+        Assert.Equal(1, Relearnings(oneLayer, 500));
+        // Two layers of different sizes and scales: the global threshold takes them unevenly.
+        Assert.Equal(2, Relearnings(PruningTestSupport.TrainedSmall(), 5000));
+    }
+
+    [Fact]
     public void A_drop_margin_is_kept_inside_a_largest_drop_and_never_lifts_the_floor_above_the_original()
     {
         var data = PruningTestSupport.Mnist;
