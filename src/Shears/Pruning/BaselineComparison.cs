@@ -64,16 +64,17 @@ public static class BaselineComparison
         {
             original.Restore(model);
             var teacher = relearnEpochs > 0 ? o.TeacherFor(model, train, ct) : null;
+            // Every baseline starts from the original, so its connections are scored once.
+            var scores = criterion.Score(model, weights, validation, ct);
+            var rankings = weights.Select((w, l) => ScoreRanking.Build(scores[l], w.Weight.Mask is null ? default : w.Weight.Mask.ReadOnlySpan)).ToArray();
+            long available = rankings.Sum(r => (long)r.Kept);
+            if (keptTarget < 0 || keptTarget > available)
+                throw new ArgumentOutOfRangeException(nameof(keptTarget), keptTarget, $"The original network has {available} connections; the target must be in 0..{available}.");
             for (int b = 0; b < baselines.Count; b++)
             {
                 var kind = baselines[b];
                 var clock = Stopwatch.StartNew();
                 original.Restore(model);
-                var scores = criterion.Score(model, weights, validation, ct);
-                var rankings = weights.Select((w, l) => ScoreRanking.Build(scores[l], w.Weight.Mask is null ? default : w.Weight.Mask.ReadOnlySpan)).ToArray();
-                long available = rankings.Sum(r => (long)r.Kept);
-                if (keptTarget < 0 || keptTarget > available)
-                    throw new ArgumentOutOfRangeException(nameof(keptTarget), keptTarget, $"The original network has {available} connections; the target must be in 0..{available}.");
                 int[] keeps = kind == AllocationKind.Global
                     ? new BaselineSearch.GlobalOrder(rankings).KeepCounts(keptTarget)
                     : BaselineSearch.UniformKeepCounts(rankings, keptTarget);
@@ -82,7 +83,7 @@ public static class BaselineComparison
                 {
                     var twin = chosen[same].Result;
                     progress?.Report(new PruningProgress(PruningPhase.Measure, b + 1, null, b + 1, baselines.Count,
-                        $"{kind}: the same connections as {twin.Allocation}, so its result"));
+                        $"{kind}: the same connections as {twin.Allocation}; its result stands"));
                     results.Add(twin with { Allocation = kind, Seconds = clock.Elapsed.TotalSeconds });
                     continue;
                 }
