@@ -74,7 +74,6 @@ public static class BaselineComparison
             {
                 var kind = baselines[b];
                 var clock = Stopwatch.StartNew();
-                original.Restore(model);
                 int[] keeps = kind == AllocationKind.Global
                     ? new BaselineSearch.GlobalOrder(rankings).KeepCounts(keptTarget)
                     : BaselineSearch.UniformKeepCounts(rankings, keptTarget);
@@ -87,6 +86,7 @@ public static class BaselineComparison
                     results.Add(twin with { Allocation = kind, Seconds = clock.Elapsed.TotalSeconds });
                     continue;
                 }
+                original.Restore(model);
                 for (int l = 0; l < weights.Count; l++)
                     if (keeps[l] < rankings[l].Kept)
                         weights[l].Weight.SetMask(new Tensor(rankings[l].MaskKeeping(keeps[l]), weights[l].Weight.Value.Shape.ToArray()));
