@@ -204,8 +204,9 @@ internal static class ReproduceCommand
     /// 2.99 / 2.80% (test margins +0.17 / +0.33 / +0.36, 190–264 s a seed). At its 0.93 floor, far below the original,
     /// the few connections left cannot also learn to ignore shifts (0.68 / 0.66 / 0.68% kept with them, 0.58 / 0.59 /
     /// 0.63% without), so floors re-learn on the images as they are. CNN-3 at iso-accuracy re-learns on images shifted
-    /// by up to 1 pixel: on 10,000 validation images it keeps 6.00 / 7.51 / 7.82% (test margins +0.15 / +0.22 / +0.12),
-    /// against 8.18 / 12.83 / 12.96% without: its sparse networks stay within about 0.05 points of the original down to 6–8% kept.
+    /// by up to 1 pixel: on 10,000 validation images it keeps 6.00 / 7.51 / 7.82% (test margins +0.15 / +0.22 /
+    /// +0.12), against 8.18 / 12.83 / 12.96% without: its sparse networks stay within about 0.05 points of the
+    /// original down to 6–8% kept.
     /// Up to 2 pixels was too much (5,000 validation images: seed 1's first round, re-learned 4 epochs on them, ended
     /// 0.24 points down, 98.92% against 99.16%, and after five step-backs the run stopped at 70.84% kept; seed 3 kept
     /// 12.86% against 12.35% without); seed 1 at the floor kept 3.51% with 2-pixel shifts, 1.95% without.</item>
