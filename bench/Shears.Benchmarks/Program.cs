@@ -6,7 +6,7 @@ namespace Shears.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project bench/Shears.Benchmarks -- --filter '*Gemm*'</c>
-/// (add <c>--job short</c> for a quick pass, <c>--layers [model] [batch]</c> for a per-layer training-step profile, <c>--sparse-conv [batch]</c> or <c>--sparse-linear [batch]</c> for where the sparse kernels overtake dense, or <c>--quick [name]</c> for a seconds-long GEMM table without
+/// (add <c>--job short</c> for a quick pass, <c>--layers [model] [batch]</c> for a per-layer training-step profile, <c>--eval [model] [samples]</c> for inference speed by forward-pass size, <c>--sparse-conv [batch]</c> or <c>--sparse-linear [batch]</c> for where the sparse kernels overtake dense, or <c>--quick [name]</c> for a seconds-long GEMM table without
 /// BenchmarkDotNet that also reports GFLOP per CPU-second, robust on a shared machine). Prints the machine's peak before and after the run; the
 /// GFLOP/s and %Peak columns compare each result with it.
 /// </summary>
@@ -20,6 +20,10 @@ public static class Program
         if (layers >= 0)
             return LayerProfile.Run(Console.Out, layers + 1 < args.Length ? args[layers + 1] : "cnn3",
                 layers + 2 < args.Length ? int.Parse(args[layers + 2], System.Globalization.CultureInfo.InvariantCulture) : 128);
+        int eval = Array.IndexOf(args, "--eval");
+        if (eval >= 0)
+            return EvaluationBatches.Run(Console.Out, eval + 1 < args.Length ? args[eval + 1] : "cnn3",
+                eval + 2 < args.Length ? int.Parse(args[eval + 2], System.Globalization.CultureInfo.InvariantCulture) : 4000);
         int sparse = Array.IndexOf(args, "--sparse-conv");
         if (sparse >= 0)
             return SparseCrossover.Run(Console.Out, sparse + 1 < args.Length ? int.Parse(args[sparse + 1], System.Globalization.CultureInfo.InvariantCulture) : 128);

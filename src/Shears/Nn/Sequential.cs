@@ -24,6 +24,7 @@ public sealed class Sequential
         foreach (var layer in layers) shape = layer.OutputShape(shape);
         OutputShape = shape.ToArray();
         _runOrder = RunOrder(layers);
+        InferenceBatchSize = CacheFittingBatch(InputShape, _runOrder);
         _parameters = layers.SelectMany(l => l.Parameters).ToArray();
         var duplicate = _parameters.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Model '{name}' has two parameters named '{duplicate.Key}'.");
@@ -42,6 +43,18 @@ public sealed class Sequential
     public int ClassCount => OutputShape[^1];
 
     public IReadOnlyList<Layer> Layers => _layers;
+
+    /// <summary>
+    /// The most samples an inference pass should hold: as many as keep the largest layer's input and output (as the layers run) within
+    /// <see cref="ActivationBudgetBytes"/>, in whole convolution groups (at least one). Each sample's outputs do not
+    /// depend on which others share its pass, so this is purely a speed choice: CNN-3's first convolution writes
+    /// 100 KB per image, and a 1,000-image pass streams 100 MB through memory four times (convolution, pool) where
+    /// a pass of a few dozen stays in cache (<c>Shears.Benchmarks --eval</c>).
+    /// </summary>
+    public int InferenceBatchSize { get; }
+
+    /// <summary>Activation bytes an inference pass aims to keep its largest layer within: about the L2 caches of a few cores.</summary>
+    public const long ActivationBudgetBytes = 4L << 20;
 
     /// <summary>The layers in the order Forward runs them (see <see cref="RunOrder"/>); Backward runs them in reverse.</summary>
     internal IReadOnlyList<Layer> ExecutionOrder => _runOrder;
@@ -92,6 +105,28 @@ public sealed class Sequential
             }
         }
         return order;
+    }
+
+    private static int CacheFittingBatch(int[] inputShape, Layer[] layers)
+    {
+        long largest = 0;
+        ReadOnlySpan<int> shape = inputShape;
+        foreach (var layer in layers)
+        {
+            var output = layer.OutputShape(shape);
+            largest = Math.Max(largest, Elements(shape) + Elements(output));
+            shape = output;
+        }
+        long fitting = ActivationBudgetBytes / (sizeof(float) * Math.Max(1, largest));
+        int group = Convolution.GroupSize;
+        return (int)Math.Clamp(fitting / group * group, group, int.MaxValue);
+    }
+
+    private static long Elements(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int d in shape) n *= d;
+        return n;
     }
 
     /// <summary>Total connections (entries of prunable weights) and how many are kept.</summary>

@@ -8,9 +8,11 @@ public sealed record EvaluationResult(int Count, int Correct, double Loss, int[,
     public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
 }
 
-/// <summary>Inference over a dataset in large batches: accuracy, mean loss and the confusion matrix (rows: true class, columns: predicted).</summary>
+/// <summary>Inference over a dataset in batches: accuracy, mean loss and the confusion matrix (rows: true class, columns: predicted).</summary>
 public static class Evaluator
 {
+    /// <param name="batchSize">The most samples per forward pass; a model whose activations would spill out of cache runs in
+    /// passes of its <see cref="Sequential.InferenceBatchSize"/> instead. Results do not depend on it.</param>
     /// <param name="correct">When given (one entry per sample), receives whether each sample was classified correctly: what a paired comparison of two networks needs.</param>
     public static EvaluationResult Evaluate(Sequential model, Dataset data, int batchSize = 1000, CancellationToken cancellation = default, Span<bool> correct = default)
     {
@@ -21,7 +23,7 @@ public static class Evaluator
         int right = 0;
         double loss = 0;
         int seen = 0;
-        foreach (var (_, count, x, labels) in data.InOrder(batchSize, model.InputShape, cancellation))
+        foreach (var (_, count, x, labels) in data.InOrder(Math.Min(batchSize, model.InferenceBatchSize), model.InputShape, cancellation))
         {
             var logits = model.Forward(x, training: false);
             for (int i = 0; i < count; i++)
