@@ -107,6 +107,9 @@ internal static class PruningView
             s.AddRow($"held out ({cf.Images:N0} images)", $"{cf.PrunedAccuracy:P2}, floor {cf.Floor:P2}: {Margin(cf.Margin)}",
                 cf.StepBacks == 0 ? "confirmed" : $"stepped back {cf.StepBacks}");
         console.Write(s);
+        foreach (var path in r.Paths)
+            console.MarkupLine(Markup.Escape($"path {path.Criterion}: kept {path.ConnectionsKept:N0} ({path.KeptFraction:P2}), validation {path.Pruned.ValidationAccuracy:P2}, in {path.Seconds:F0} s") +
+                               (path.Kept ? " [bold](kept: the sparsest)[/]" : ""));
         console.MarkupLine($"connections kept [bold]{r.ConnectionsKept:N0}[/] of {r.ConnectionsTotal:N0} ([bold]{r.KeptFraction:P2}[/], {r.Compression:F1}× compression) " +
                            $"in {r.Seconds:F0} s; range: {Markup.Escape(r.Range.Description)}");
     }

@@ -23,6 +23,14 @@ internal static class PruneCommand
         _ => throw new ArgumentException($"Unknown allocation '{name}'; choose one of {string.Join(", ", AllocationNames)}."),
     };
 
+    /// <summary>A comma-separated list of criteria, each once: the first leads, the rest are <see cref="PruningOptions.AlsoTry"/>.</summary>
+    public static CriterionKind[] ParseCriteria(string list)
+    {
+        var criteria = list.Split(',', StringSplitOptions.TrimEntries).Select(ParseCriterion).ToArray();
+        if (criteria.Distinct().Count() != criteria.Length) throw new ArgumentException($"--criterion names a criterion twice: '{list}'.");
+        return criteria;
+    }
+
     public static CriterionKind ParseCriterion(string name) => name switch
     {
         "magnitude" => CriterionKind.Magnitude,
@@ -41,8 +49,12 @@ internal static class PruneCommand
         var maxDrop = new Option<double?>("--max-drop") { Description = "Largest drop, in percentage points, below the original's validation accuracy." };
         var allocation = new Option<string>("--allocation") { Description = "How the error budget is shared among layers.", DefaultValueFactory = _ => "sensitivity" };
         allocation.AcceptOnlyFromAmong(AllocationNames);
-        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's), activation (|w| × rms of the input activation) or fisher (w² × the empirical Fisher information, a second-order saliency).", DefaultValueFactory = _ => "magnitude" };
-        criterion.AcceptOnlyFromAmong([.. CriterionNames, "activation-aware"]);
+        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's), activation (|w| × rms of the input activation) or fisher (w² × the empirical Fisher information, a second-order saliency). A comma-separated list (magnitude,fisher) runs one whole search per criterion from the original and keeps the sparsest result, at one run's time per criterion.", DefaultValueFactory = _ => "magnitude" };
+        criterion.Validators.Add(result =>
+        {
+            try { ParseCriteria(result.GetValueOrDefault<string>()!); }
+            catch (ArgumentException e) { result.AddError(e.Message); }
+        });
         var relearnEpochs = new Option<int>("--relearn-epochs") { Description = "Re-learning epochs per round.", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "At most this many prune/re-learn rounds.", DefaultValueFactory = _ => DefaultOptions.Rounds };
         var relearnLr = new Option<float>("--relearn-lr") { Description = "Re-learning learning rate (Adam, cosine decay within a round).", DefaultValueFactory = _ => DefaultOptions.RelearnLearningRate };
@@ -81,7 +93,8 @@ internal static class PruneCommand
             var options = new PruningOptions(range)
             {
                 Allocation = ParseAllocation(parse.GetValue(allocation)!),
-                Criterion = ParseCriterion(parse.GetValue(criterion)!),
+                Criterion = ParseCriteria(parse.GetValue(criterion)!)[0],
+                AlsoTry = ParseCriteria(parse.GetValue(criterion)!)[1..],
                 RelearnEpochs = parse.GetValue(relearnEpochs),
                 Rounds = parse.GetValue(rounds),
                 RelearnLearningRate = parse.GetValue(relearnLr),

@@ -39,7 +39,8 @@ internal static class ReproduceCommand
         long ConnectionsTotal, long ConnectionsKept, double KeptFraction, double Compression,
         RangeReport Range, AccuracyPair Original, AccuracyPair? AfterPruning, AccuracyPair Pruned,
         double MarginValidation, double? MarginTest, double Seconds, int RelearnEpochs, IReadOnlyList<LayerReport> Layers, CriterionKind Criterion,
-        int? RelearnEpochsTotal = null, double? DropUpperBound = null, ConfirmationReport? Confirmation = null, int RelearnShift = 0);
+        int? RelearnEpochsTotal = null, double? DropUpperBound = null, ConfirmationReport? Confirmation = null, int RelearnShift = 0,
+        IReadOnlyList<PathReport>? Paths = null);
 
     public sealed record Settings(bool Quick, int Seeds, IReadOnlyList<string> Models, IReadOnlyList<string> Allocations, string Out, string? DataDir, string Dataset,
         ValidationSplitKind SplitKind = ValidationSplitKind.Random, int ValidationCount = ValidationImages, bool BaselinesEverySeed = false,
@@ -133,7 +134,7 @@ internal static class ReproduceCommand
     public sealed record ModelEffort(int TrainEpochs, int RelearnEpochs, int Rounds,
         CriterionKind Criterion = CriterionKind.Magnitude, float? RelearnLearningRate = null, double? StepBudget = null, int? SensitivityImages = null,
         double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null, double DropMargin = 0, int? FloorRounds = null, double Confidence = 0,
-        int RelearnShift = 0, float FloorWeightDecay = 0, float? FloorRelearnLearningRate = null)
+        int RelearnShift = 0, float FloorWeightDecay = 0, float? FloorRelearnLearningRate = null, CriterionKind[]? FloorAlsoTry = null)
     {
         /// <summary>
         /// The baselines' re-learning epochs: as many as the pruner spent in all its rounds, at most
@@ -145,7 +146,8 @@ internal static class ReproduceCommand
         /// The pruner's options: a round that ends just outside the range gets as many rescue epochs as a round's
         /// re-learning, and absolute floors keep 2 binomial standard errors of margin on validation (a one-sided 95%
         /// allowance for the difference between the validation split and a 10,000-image test set).
-        /// Absolute floors also take <see cref="FloorRounds"/>, <see cref="FloorWeightDecay"/> and <see cref="FloorRelearnLearningRate"/>, and re-learn without <see cref="RelearnShift"/>.
+        /// Absolute floors also take <see cref="FloorRounds"/>, <see cref="FloorWeightDecay"/>, <see cref="FloorRelearnLearningRate"/> and
+        /// <see cref="FloorAlsoTry"/> (criteria whose paths also run, the sparsest kept), and re-learn without <see cref="RelearnShift"/>.
         /// </summary>
         public PruningOptions Options(AccuracyRange range, AllocationKind allocation, int seed)
         {
@@ -155,6 +157,7 @@ internal static class ReproduceCommand
             {
                 Allocation = allocation,
                 Criterion = Criterion,
+                AlsoTry = floorOnly ? FloorAlsoTry ?? [] : [],
                 RelearnEpochs = RelearnEpochs,
                 RescueEpochs = RelearnEpochs,
                 RelearnLearningRate = (floorOnly ? FloorRelearnLearningRate : null) ?? RelearnLearningRate ?? defaults.RelearnLearningRate,
@@ -219,11 +222,15 @@ internal static class ReproduceCommand
     /// 185 s; 3.34% with these in 371 s; a 1e-3 rate gave 3.78%, the activation-aware criterion 4.03%), and keeps
     /// magnitude (on seed 3 the Fisher criterion kept 3.47% at the floor against 4.60%, but at iso-accuracy it stood
     /// at 16.81% after six step-backs in 14 rounds against 12.35%). At the 0.98 floor, on 10,000 validation images,
-    /// it keeps 2.30 / 3.76 / 2.96%: seed 2 sits at its margin floor from round 11 on, and every later step lands just
-    /// under it. Nothing tried moved all three seeds: Fisher kept 2.04 / 2.09 / 3.88% (seed 3 ran out of step-backs
-    /// at its margin floor the same way), 1-pixel shifts 2.60 / 3.04 / 3.11%, a 0.1 weight decay 4.79% on seed 2
-    /// after 21 rounds, and re-learning the stuck network 8 more epochs when the step-backs ran out lowered it (seed 2
-    /// 98.28% → 98.21%, seed 3 with Fisher 98.28% → 98.27%). It measures its curves on 2,000 images (3.9%
+    /// magnitude keeps 2.30 / 3.76 / 2.96% and Fisher 2.04 / 2.09 / 3.88%: each path, once it reaches the margin
+    /// floor with too many connections (seed 2 with magnitude from round 11, seed 3 with Fisher from round 12), lands
+    /// every later step just under it. So the floor runs both paths from the original and keeps the sparser
+    /// (<see cref="PruningOptions.AlsoTry"/>), about twice the time. Continuing a stuck path with the other criterion
+    /// does not free it (seed 2's magnitude network at 1,885 connections: seven step-backs in a row with either, then
+    /// Fisher gained 10 connections);
+    /// neither did 1-pixel shifts (2.60 / 3.04 / 3.11%), a 0.1 weight decay (4.79% on seed 2 after 21 rounds), or
+    /// re-learning the stuck network 8 more epochs when the step-backs ran out (seed 2 98.28% → 98.21%, seed 3 with
+    /// Fisher 98.28% → 98.27%). It measures its curves on 2,000 images (3.9%
     /// kept after 10 rounds in 280 s, against 5.3% after 12 rounds in 510 s on all 5,000 with 1 epoch and 2-point
     /// steps). Its originals train 8 epochs on the images as they are. Trained 12 epochs on images shifted by up to
     /// 2 pixels (`train --shift 2`), seed 1 scored 99.32% on validation against 99.16%, but that only raised the
@@ -243,7 +250,7 @@ internal static class ReproduceCommand
         ("fcn2", false) => new(TrainCommand.DefaultEpochs("fcn2"), 10, 50, RelearnLearningRate: 1e-3f, DistillWeight: 0.9, MaxStepBacks: 10, BaselineEpochs: 60, FloorRounds: 20,
             Confidence: 0.95, RelearnShift: 2),
         ("cnn3", false) => new(TrainCommand.DefaultEpochs("cnn3"), 4, 25, StepBudget: 3.0, SensitivityImages: 2000, DistillWeight: 0.9, MaxStepBacks: 8, BaselineEpochs: 10, Confidence: 0.95,
-            RelearnShift: 1),
+            RelearnShift: 1, FloorAlsoTry: [CriterionKind.Fisher]),
         // Quick FCN-1 trains 5 epochs: after 3 its 89.88% on seed 1's 10,000 validation images sat under the 0.90 floor, so
         // the floor was skipped (after 5: 6.75% kept there, 6.30% at iso-accuracy). Quick runs judge the measured drop: a
         // bound needs thousands of validation images, which the tests' small datasets lack.
@@ -354,14 +361,15 @@ internal static class ReproduceCommand
 
     private static Entry FromReport(PruningReport r, string rangeName, string allocation, int seed, int relearnEpochs) =>
         new(r.Model, rangeName, allocation, seed, false, r.ConnectionsTotal, r.ConnectionsKept, r.KeptFraction, r.Compression,
-            r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers, r.Criterion, r.RelearnEpochsTotal, r.DropUpperBound, r.Confirmation, r.RelearnShift);
+            r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers, r.Criterion, r.RelearnEpochsTotal, r.DropUpperBound, r.Confirmation, r.RelearnShift,
+            r.Paths.Count > 0 ? r.Paths : null);
 
     private static Entry FromBaseline(BaselineResult b, string model, PruningReport reference, string rangeName, int seed) =>
         new(model, rangeName, b.Allocation == AllocationKind.Global ? "global" : "uniform-sparsity", seed, true,
             b.ConnectionsTotal, b.ConnectionsKept, b.KeptFraction, (double)b.ConnectionsTotal / Math.Max(1, b.ConnectionsKept),
             reference.Range, reference.Original, b.BeforeRelearn, b.AfterRelearn,
             b.AfterRelearn.ValidationAccuracy - reference.Range.MinAccuracy, b.AfterRelearn.TestAccuracy - (reference.Range.TestFloor ?? reference.Range.MinAccuracy),
-            b.Seconds, b.RelearnEpochs, b.Layers, reference.Criterion, RelearnShift: reference.RelearnShift);
+            b.Seconds, b.RelearnEpochs, b.Layers, b.Criterion, RelearnShift: reference.RelearnShift);
 
     private static string Pct(double? v) => v is { } x ? $"{x * 100:F2}" : "-";
 
@@ -436,13 +444,17 @@ internal static class ReproduceCommand
             string Differs<T>(T atIso, T atFloor, Func<T, string> show) =>
                 EqualityComparer<T>.Default.Equals(atIso, atFloor) ? show(atIso) : $"{show(atIso)} ({show(atFloor)} at the floor)";
             md.AppendLine($"| {model} | {f.TrainEpochs} | {iso.RelearnEpochs} | {Differs(iso.Rounds, floor.Rounds, r => r.ToString())} | " +
-                          $"{Differs(iso.RelearnLearningRate, floor.RelearnLearningRate, r => r.ToString("0.####", CultureInfo.InvariantCulture))} | {iso.Criterion} | " +
+                          $"{Differs(iso.RelearnLearningRate, floor.RelearnLearningRate, r => r.ToString("0.####", CultureInfo.InvariantCulture))} | {Differs(Criteria(iso), Criteria(floor), c => c)} | " +
                           $"{(iso.DistillWeight > 0 ? iso.DistillWeight.ToString("0.##") : "-")} | {Differs(iso.RelearnShift, floor.RelearnShift, p => p > 0 ? $"±{p} px" : "-")} | " +
                           $"{Differs(iso.RelearnWeightDecay, floor.RelearnWeightDecay, w => w > 0 ? w.ToString("0.####", CultureInfo.InvariantCulture) : "-")} | " +
                           $"{(iso.Confidence > 0 ? $"{iso.Confidence * 100:0.#}% bound" : "measured drop")} |");
         }
         md.AppendLine();
     }
+
+    /// <summary>The criteria a run tries, the leading one first ("magnitude, fisher: the sparser").</summary>
+    private static string Criteria(PruningOptions o) =>
+        o.AlsoTry.Count == 0 ? o.Criterion.ToString() : $"{string.Join(", ", o.AlsoTry.Prepend(o.Criterion))}: the sparsest";
 
     public static string Markdown(Results results, IReadOnlyList<string> images)
     {
@@ -483,7 +495,8 @@ internal static class ReproduceCommand
         }
         md.AppendLine().AppendLine("## Per-layer connections kept (sensitivity allocation)").AppendLine();
         foreach (var e in results.Entries.Where(e => e.Allocation == "sensitivity" && !e.EqualKeptBaseline))
-            md.AppendLine($"- {e.Model} {e.RangeName} seed {e.Seed}: " + string.Join(", ", e.Layers.Select(l => $"{l.Name} {l.Kept:N0}/{l.Connections:N0} ({Pct((double)l.Kept / Math.Max(1, l.Connections))}%)")));
+            md.AppendLine($"- {e.Model} {e.RangeName} seed {e.Seed}: " + string.Join(", ", e.Layers.Select(l => $"{l.Name} {l.Kept:N0}/{l.Connections:N0} ({Pct((double)l.Kept / Math.Max(1, l.Connections))}%)")) +
+                          (e.Paths is { } paths ? "; paths " + string.Join(", ", paths.Select(p => $"{p.Criterion} {Pct(p.KeptFraction)}% ({Pct(p.Pruned.ValidationAccuracy)} / {Pct(p.Pruned.TestAccuracy)}){(p.Kept ? " kept" : "")}")) : ""));
         if (images.Count > 0)
         {
             md.AppendLine().AppendLine("## Weight patterns of the first layer (dense beside pruned; grey = pruned)").AppendLine();

@@ -35,7 +35,8 @@ public sealed class BudgetPruner
     /// Prunes <paramref name="model"/> in place: on return it holds the final pruned and re-learned network, its
     /// masks set. Throws <see cref="RangeException"/> when the original is already outside the range. With
     /// <see cref="PruningOptions.ConfirmationImages"/>, the last that many of <paramref name="validation"/> are
-    /// held out of the search and only confirm its result.
+    /// held out of the search and only confirm its result. With <see cref="PruningOptions.AlsoTry"/>, one search per
+    /// criterion runs from the original and the model ends as the sparsest one's result.
     /// </summary>
     public PruningReport Prune(Sequential model, Dataset train, Dataset validation, Dataset? test,
         IProgress<PruningProgress>? progress = null, CancellationToken ct = default)
@@ -44,8 +45,35 @@ public sealed class BudgetPruner
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
         var (searched, heldOut) = Options.SplitValidation(validation);
-        var run = new Run(this, model, train, searched, heldOut, test, progress, ct);
-        return run.Execute();
+        if (Options.AlsoTry.Count == 0) return new Run(this, Options, model, train, searched, heldOut, test, progress, ct).Execute();
+
+        // One whole search per criterion, each from the original; the sparsest result is the one kept.
+        var original = model.Snapshot();
+        var criteria = Options.AlsoTry.Prepend(Options.Criterion).ToArray();
+        var results = new List<(PruningReport Report, ModelState State)>();
+        foreach (var criterion in criteria)
+        {
+            original.Restore(model);
+            progress?.Report(new PruningProgress(PruningPhase.Measure, 0, null, 0, 0,
+                $"Path {results.Count + 1} of {criteria.Length}: the {criterion} criterion, from the original"));
+            var options = Options with { Criterion = criterion, AlsoTry = [] };
+            var report = new Run(this, options, model, train, searched, heldOut, test, progress, ct).Execute();
+            results.Add((report, model.Snapshot()));
+        }
+        int best = 0;
+        for (int i = 1; i < results.Count; i++)
+        {
+            PruningReport r = results[i].Report, b = results[best].Report;
+            if (r.ConnectionsKept < b.ConnectionsKept ||
+                (r.ConnectionsKept == b.ConnectionsKept && r.Pruned.ValidationAccuracy > b.Pruned.ValidationAccuracy)) best = i;
+        }
+        results[best].State.Restore(model);
+        var paths = results.Select((r, i) => new PathReport(r.Report.Criterion, r.Report.ConnectionsKept, r.Report.KeptFraction,
+            r.Report.Pruned, r.Report.Seconds, i == best)).ToArray();
+        progress?.Report(new PruningProgress(PruningPhase.Done, 0, null, 0, 0,
+            $"Kept the {criteria[best]} path: " + string.Join(", ", paths.Select(p => $"{p.Criterion} {p.ConnectionsKept}")), null,
+            results[best].Report.Pruned.ValidationAccuracy, results[best].Report.ConnectionsKept));
+        return results[best].Report with { Seconds = results.Sum(r => r.Report.Seconds), Paths = paths };
     }
 
     /// <summary>One call's state: the network to continue from, its accuracy, the rounds so far.</summary>
@@ -76,11 +104,11 @@ public sealed class BudgetPruner
         private bool[]? _originalCorrect, _candidateCorrect;
         private double _z, _dropLimit;
 
-        public Run(BudgetPruner owner, Sequential model, Dataset train, Dataset validation, Dataset? confirmation, Dataset? test,
+        public Run(BudgetPruner owner, PruningOptions options, Sequential model, Dataset train, Dataset validation, Dataset? confirmation, Dataset? test,
             IProgress<PruningProgress>? progress, CancellationToken ct)
         {
             _owner = owner;
-            _o = owner.Options;
+            _o = options;
             _model = model;
             _train = train;
             _validation = validation;

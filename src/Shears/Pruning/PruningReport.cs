@@ -135,6 +135,11 @@ public sealed record PruningReport
     public required double Seconds { get; init; }
     public required AllocationKind Allocation { get; init; }
     public required CriterionKind Criterion { get; init; }
+    /// <summary>
+    /// With <see cref="PruningOptions.AlsoTry"/>: every criterion's path, in the order they ran, and which was kept
+    /// (this report's); <see cref="Seconds"/> covers them all. Empty when one criterion ran.
+    /// </summary>
+    public IReadOnlyList<PathReport> Paths { get; init; } = [];
     public required int RelearnEpochs { get; init; }
     /// <summary>Re-learning epochs spent in all rounds, rescues included (what a fair baseline may re-learn for).</summary>
     public int RelearnEpochsTotal => Rounds.Where(r => r.Outcome != RoundOutcome.NoGain).Sum(r => RelearnEpochs + r.RescueEpochs);
@@ -153,6 +158,9 @@ public sealed record PruningReport
     /// <summary>Round 1's sensitivity curves by parameter name (empty for the baselines, which measure none).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> Sensitivity { get; init; }
 }
+
+/// <summary>Where one criterion's path ended (<see cref="PruningReport.Paths"/>).</summary>
+public sealed record PathReport(CriterionKind Criterion, long ConnectionsKept, double KeptFraction, AccuracyPair Pruned, double Seconds, bool Kept);
 
 /// <summary>A baseline pruned to a given number of kept connections and re-learned, for tables at equal connections.</summary>
 public sealed record BaselineResult(

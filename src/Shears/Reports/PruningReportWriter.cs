@@ -144,6 +144,9 @@ public static class PruningReportWriter
         md.AppendLine($"| Margin, test | {(r.MarginTest is double mt ? $"{SignedPoints(mt)} ({(AccuracyRange.Holds(r.Pruned.TestAccuracy!.Value, r.Range.TestFloor ?? r.Range.MinAccuracy) ? "above" : "below")} the test floor {Pct(r.Range.TestFloor ?? r.Range.MinAccuracy)}; reported only, the test set decides nothing)" : "no test set")} |");
         md.AppendLine($"| Verdict | **{(inside ? "inside the range" : "OUTSIDE the range")}** |");
         md.AppendLine($"| Allocation, criterion | {r.Allocation}, {r.Criterion} |");
+        if (r.Paths.Count > 0)
+            md.AppendLine($"| Paths (one search per criterion, the sparsest kept) | " + string.Join("; ", r.Paths.Select(p =>
+                $"{p.Criterion}: {Count(p.ConnectionsKept)} kept ({Pct(p.KeptFraction)}), validation {Pct(p.Pruned.ValidationAccuracy)}, {Num(p.Seconds, "0")} s{(p.Kept ? " (kept)" : "")}")) + " |");
         md.AppendLine($"| Re-learning | {r.RelearnEpochs} epoch{(r.RelearnEpochs == 1 ? "" : "s")} per round; {r.Rounds.Count} round{(r.Rounds.Count == 1 ? "" : "s")}, {r.StepBacks} step-back{(r.StepBacks == 1 ? "" : "s")}" +
                       $"{(r.DistillWeight > 0 ? $"; distilled from the original (α {Num(r.DistillWeight, "0.##")}, T {Num(r.DistillTemperature, "0.##")})" : "")}" +
                       $"{(r.RelearnShift > 0 ? $"; images shifted at random by up to {r.RelearnShift} pixel{(r.RelearnShift == 1 ? "" : "s")}" : "")}" +

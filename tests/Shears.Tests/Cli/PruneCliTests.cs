@@ -261,6 +261,25 @@ public sealed class PruneCliTests : IDisposable
     }
 
     [Fact]
+    public void A_list_of_criteria_runs_one_path_each_and_reports_them_and_a_repeated_or_unknown_one_fails_before_writing()
+    {
+        var (json, md) = PruneWithReport("paths", "--criterion", "magnitude,activation");
+        using (json)
+        {
+            var paths = json.RootElement.GetProperty("paths").EnumerateArray().ToArray();
+            Assert.Equal(["Magnitude", "ActivationAware"], paths.Select(p => p.GetProperty("criterion").GetString()));
+            var kept = Assert.Single(paths, p => p.GetProperty("kept").GetBoolean());
+            Assert.Equal(paths.Min(p => p.GetProperty("connectionsKept").GetInt64()), kept.GetProperty("connectionsKept").GetInt64());
+            Assert.Equal(kept.GetProperty("connectionsKept").GetInt64(), json.RootElement.GetProperty("connectionsKept").GetInt64());
+            Assert.Equal(kept.GetProperty("criterion").GetString(), json.RootElement.GetProperty("criterion").GetString());
+        }
+        Assert.Contains("| Paths (one search per criterion, the sparsest kept) | Magnitude: ", md);
+
+        AssertRefusedBeforeWriting("twice", "--criterion", "fisher,fisher");
+        AssertRefusedBeforeWriting("Unknown criterion 'taylor'", "--criterion", "magnitude,taylor");
+    }
+
+    [Fact]
     public void An_unknown_allocation_is_a_usage_error()
     {
         var run = Prune("--max-drop", "1", "--allocation", "random", "--out", _temp.Sub("p.onnx"));

@@ -176,6 +176,27 @@ public sealed class ReproduceCliTests : IDisposable
     }
 
     [Fact]
+    public void Results_md_lists_every_criterions_path_and_which_was_kept()
+    {
+        var fisher = new Shears.Pruning.AccuracyPair(0.9830, 0.9848);
+        Shears.Pruning.PathReport[] paths =
+        [
+            new(Shears.Pruning.CriterionKind.Magnitude, 1885, 0.03764, new Shears.Pruning.AccuracyPair(0.9828, 0.9834), 700, false),
+            new(Shears.Pruning.CriterionKind.Fisher, 1046, 0.02089, fisher, 720, true),
+        ];
+        var entry = new Shears.Cli.Commands.ReproduceCommand.Entry(
+            "cnn3", "paper-floor", "sensitivity", 2, false, 50080, 1046, 0.02089, 47.9,
+            new Shears.Pruning.RangeReport(0.9828, null, 0.98, 0.01, "accuracy at least 0.98", null, 0.0028), new Shears.Pruning.AccuracyPair(0.991, 0.992), null, fisher,
+            0.0002, 0.0048, 1420, 4, [new Shears.Pruning.LayerReport("conv1.weight", 288, 100, null, 0.1)], Shears.Pruning.CriterionKind.Fisher, Paths: paths);
+        var results = new Shears.Cli.Commands.ReproduceCommand.Results(false, 1, 60, "random:10000", [entry, entry with { Seed = 3, Paths = null }], []);
+
+        string md = Shears.Cli.Commands.ReproduceCommand.Markdown(results, []);
+
+        Assert.Contains("- cnn3 paper-floor seed 2: conv1.weight 100/288 (34.72%); paths Magnitude 3.76% (98.28 / 98.34), Fisher 2.09% (98.30 / 98.48) kept", md);
+        Assert.Contains("- cnn3 paper-floor seed 3: conv1.weight 100/288 (34.72%)\n", md.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void Results_md_states_each_models_settings_as_the_pruner_ran_them_at_each_range()
     {
         Shears.Cli.Commands.ReproduceCommand.Entry Entry(string model) => new(
@@ -189,7 +210,7 @@ public sealed class ReproduceCliTests : IDisposable
 
         // FCN-2 stops earlier at its floor; FCN-2 and CNN-3 re-learn on plain images there and on shifted ones at iso-accuracy.
         Assert.Contains("| fcn2 | 15 | 10 | 50 (20 at the floor) | 0.001 | Magnitude | 0.9 | ±2 px (- at the floor) | - | 95% bound |", md);
-        Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude | 0.9 | ±1 px (- at the floor) | - | 95% bound |", md);
+        Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude (Magnitude, Fisher: the sparsest at the floor) | 0.9 | ±1 px (- at the floor) | - | 95% bound |", md);
         // FCN-1 re-learns faster and with weight decay at its floor.
         Assert.Contains("| fcn1 | 10 | 30 | 40 | 0.003 (0.005 at the floor) | Fisher | - | - | - (0.05 at the floor) | 95% bound |", md);
         Assert.Single(md.Split('\n'), line => line.StartsWith("| fcn2 | 15 |", StringComparison.Ordinal));
@@ -241,6 +262,10 @@ public sealed class ReproduceCliTests : IDisposable
         Shears.Pruning.PruningOptions[] settings = [fcn1, fcn2, cnn3, fcn1Iso, fcn2Iso, cnn3Iso];
         Assert.Equal([0, 0, 0, 0, 2, 1], settings.Select(o => o.RelearnShift));
         Assert.Equal([0.05f, 0f, 0f, 0f, 0f, 0f], settings.Select(o => o.RelearnWeightDecay));
+        // Only CNN-3 at its floor also runs a Fisher path from the original and keeps the sparser result.
+        Assert.Equal([0, 0, 1, 0, 0, 0], settings.Select(o => o.AlsoTry.Count));
+        Assert.Equal([Shears.Pruning.CriterionKind.Fisher], cnn3.AlsoTry);
+        Assert.Equal(Shears.Pruning.CriterionKind.Magnitude, cnn3.Criterion);
         // FCN-1 re-learns faster at its floor; the others at one rate for both ranges.
         Assert.Equal([5e-3f, 1e-3f, cnn3Iso.RelearnLearningRate, 3e-3f, 1e-3f, cnn3Iso.RelearnLearningRate], settings.Select(o => o.RelearnLearningRate));
         Assert.Equal(0, Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: true).Options(range, default, 1).RelearnShift);

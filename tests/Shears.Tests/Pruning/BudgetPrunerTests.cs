@@ -532,6 +532,41 @@ public sealed class BudgetPrunerTests
     }
 
     [Fact]
+    public void Further_criteria_each_run_their_own_search_from_the_original_and_the_sparsest_result_is_kept()
+    {
+        var options = new PruningOptions(AccuracyRange.WithinDrop(1.0)) { RelearnEpochs = 0, Rounds = 2, RefinePasses = 1 };
+        var alone = new[] { CriterionKind.Magnitude, CriterionKind.ActivationAware }
+            .Select(c => Prune(PruningTestSupport.TrainedSmall(), options with { Criterion = c })).ToArray();
+        // The two criteria must reach different places for the choice to mean anything.
+        Assert.NotEqual(alone[0].ConnectionsKept, alone[1].ConnectionsKept);
+
+        var model = PruningTestSupport.TrainedSmall();
+        var events = new List<PruningProgress>();
+        var report = Prune(model, options with { AlsoTry = [CriterionKind.ActivationAware] }, new SyncProgress(events.Add));
+
+        // Each path is the whole search that criterion makes alone, from the same original.
+        Assert.Equal([CriterionKind.Magnitude, CriterionKind.ActivationAware], report.Paths.Select(p => p.Criterion));
+        Assert.Equal(alone.Select(r => r.ConnectionsKept), report.Paths.Select(p => p.ConnectionsKept));
+        Assert.Equal(alone.Select(r => r.Pruned.ValidationAccuracy), report.Paths.Select(p => p.Pruned.ValidationAccuracy));
+        var sparsest = alone.MinBy(r => r.ConnectionsKept)!;
+        Assert.Equal(sparsest.Criterion, Assert.Single(report.Paths, p => p.Kept).Criterion);
+        Assert.Equal(sparsest.Criterion, report.Criterion);
+        Assert.Equal(sparsest.ConnectionsKept, report.ConnectionsKept);
+        Assert.Equal(sparsest.Original.ValidationAccuracy, report.Original.ValidationAccuracy);
+        Assert.Equal(report.Paths.Sum(p => p.Seconds), report.Seconds, 9);
+        // The model ends as the kept path's network, inside the range.
+        Assert.Equal(sparsest.ConnectionsKept, model.Connections().Kept);
+        Assert.Equal(report.Pruned.ValidationAccuracy, Evaluator.Evaluate(model, PruningTestSupport.Mnist.Validation).Accuracy);
+        Assert.True(AccuracyRange.Holds(report.Pruned.ValidationAccuracy, report.Range.MinAccuracy));
+        AssertPrunedWeightsAreExactlyZero(model);
+        Assert.Contains(events, e => e.Message.StartsWith("Path 2 of 2: the ActivationAware criterion", StringComparison.Ordinal));
+
+        Assert.Contains("once", Assert.Throws<ArgumentException>(() =>
+            new BudgetPruner(options with { AlsoTry = [CriterionKind.Magnitude] })).Message);
+        Assert.Empty(Prune(PruningTestSupport.TrainedSmall(), options with { Rounds = 1 }).Paths);
+    }
+
+    [Fact]
     public void Baselines_at_equal_kept_prune_the_original_to_exactly_that_many_and_leave_the_model_as_it_was()
     {
         var model = PruningTestSupport.TrainedSmall();
