@@ -21,7 +21,7 @@ public sealed class PruningReportWriterTests
         var root = doc.RootElement;
         Assert.Equal(
             ["model", "connectionsTotal", "connectionsKept", "keptFraction", "compression", "range", "original", "afterPruning", "pruned", "dropUpperBound", "confirmation", "warmup",
-             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "relearnShift", "relearnWeightDecay", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
+             "marginValidation", "marginTest", "seconds", "allocation", "criterion", "paths", "relearnEpochs", "relearnEpochsTotal", "distillWeight", "distillTemperature", "relearnShift", "relearnWeightDecay", "stepBacks", "layers", "rounds", "validationSplit", "sensitivity"],
             Names(root));
         Assert.Equal(["minAccuracy", "maxDrop", "requestedMinAccuracy", "errorBudget", "description", "testFloor", "safetyMargin", "confidence"], Names(root.GetProperty("range")));
         Assert.Equal(JsonValueKind.Null, root.GetProperty("confirmation").ValueKind);
@@ -51,6 +51,12 @@ public sealed class PruningReportWriterTests
             Names(root.GetProperty("rounds")[0]));
         Assert.Equal(["fc1.weight", "fc2.weight", "fc3.weight"], Names(root.GetProperty("sensitivity")));
         Assert.Equal(["sparsity", "kept", "accuracy"], Names(root.GetProperty("sensitivity").GetProperty("fc1.weight")[0]));
+        Assert.Empty(root.GetProperty("paths").EnumerateArray());
+        string withPaths = dir.File("paths.json");
+        PruningReportWriter.WriteJson(Report() with { Paths = [new PathReport(CriterionKind.Fisher, 21_000, 0.0789, new AccuracyPair(0.975, 0.972), 12.5, true)] }, withPaths);
+        using var paths = JsonDocument.Parse(File.ReadAllBytes(withPaths));
+        Assert.Equal(["criterion", "connectionsKept", "keptFraction", "pruned", "seconds", "kept"], Names(paths.RootElement.GetProperty("paths")[0]));
+        Assert.Equal("Fisher", paths.RootElement.GetProperty("paths")[0].GetProperty("criterion").GetString());
     }
 
     [Fact]
