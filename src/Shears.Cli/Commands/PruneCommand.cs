@@ -49,7 +49,7 @@ internal static class PruneCommand
         var maxDrop = new Option<double?>("--max-drop") { Description = "Largest drop, in percentage points, below the original's validation accuracy." };
         var allocation = new Option<string>("--allocation") { Description = "How the error budget is shared among layers.", DefaultValueFactory = _ => "sensitivity" };
         allocation.AcceptOnlyFromAmong(AllocationNames);
-        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's), activation (|w| × rms of the input activation) or fisher (w² × the empirical Fisher information, a second-order saliency). A comma-separated list (magnitude,fisher) runs one whole search per criterion from the original and keeps the sparsest result, at one run's time per criterion.", DefaultValueFactory = _ => "magnitude" };
+        var criterion = new Option<string>("--criterion") { Description = "Connection score: magnitude (the paper's), activation (|w| × rms of the input activation) or fisher (w² × the empirical Fisher information, a second-order saliency). A comma-separated list (magnitude,fisher) runs one whole search per criterion from the original and keeps the sparsest result (side by side, a core each, where there are cores).", DefaultValueFactory = _ => "magnitude" };
         criterion.Validators.Add(result =>
         {
             try { ParseCriteria(result.GetValueOrDefault<string>()!); }

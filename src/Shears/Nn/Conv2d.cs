@@ -48,6 +48,8 @@ public sealed class Conv2d : Layer
         return [OutChannels, oh, ow];
     }
 
+    public override Layer? Blank() => new Conv2d(Name, InChannels, OutChannels, Kernel, Padding, Stride);
+
     public override Tensor Forward(Tensor input, bool training)
     {
         if (input.Rank != 4) throw BadInput($"[batch, {InChannels}, H, W]", input.Shape);

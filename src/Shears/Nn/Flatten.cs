@@ -9,6 +9,8 @@ public sealed class Flatten : Layer
 
     public Flatten(string name) : base(name) { }
 
+    public override Layer? Blank() => new Flatten(Name);
+
     public override int[] OutputShape(ReadOnlySpan<int> inputShape) => [Tensor.Product(inputShape)];
 
     public override Tensor Forward(Tensor input, bool training)

@@ -32,6 +32,12 @@ public abstract class Layer
     /// </summary>
     public abstract Tensor? Backward(Tensor outputGradient, bool needInputGradient);
 
+    /// <summary>
+    /// A new layer of the same kind, name and geometry, with parameters of its own (zero, unmasked); null for a
+    /// layer that cannot say how to make one (<see cref="Sequential.TryCopy"/> then gives none).
+    /// </summary>
+    public virtual Layer? Blank() => null;
+
     protected static int[] BatchShape(int batch, ReadOnlySpan<int> sampleShape)
     {
         var s = new int[sampleShape.Length + 1];

@@ -21,6 +21,8 @@ public sealed class Linear : Layer
 
     public int Inputs { get; }
     public int Outputs { get; }
+
+    public override Layer? Blank() => new Linear(Name, Inputs, Outputs);
     public Parameter Weight { get; }
     public Parameter Bias { get; }
     public override IReadOnlyList<Parameter> Parameters => [Weight, Bias];

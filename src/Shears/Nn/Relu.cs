@@ -12,6 +12,8 @@ public sealed class Relu : Layer
 
     public Relu(string name) : base(name) { }
 
+    public override Layer? Blank() => new Relu(Name);
+
     public override int[] OutputShape(ReadOnlySpan<int> inputShape) => inputShape.ToArray();
 
     public override Tensor Forward(Tensor input, bool training)

@@ -137,6 +137,19 @@ public sealed class Sequential
         return (total, kept);
     }
 
+    /// <summary>
+    /// An independent model with the same layers, parameter values and masks (what a search that runs beside
+    /// another on the same network works on), or null when a layer cannot make a blank of itself.
+    /// </summary>
+    public Sequential? TryCopy()
+    {
+        var layers = _layers.Select(l => l.Blank()).ToArray();
+        if (layers.Any(l => l is null)) return null;
+        var copy = new Sequential(Name, InputShape, layers!);
+        Snapshot().Restore(copy);
+        return copy;
+    }
+
     /// <summary>A copy of every parameter's value and mask, to restore later (checkpoints, pruning step-back).</summary>
     public ModelState Snapshot() => ModelState.Capture(this);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Shears.Data;
 using Shears.Nn;
 using Shears.Training;
+using Shears.Tensors;
 
 namespace Shears.Pruning;
 
@@ -47,33 +48,63 @@ public sealed class BudgetPruner
         var (searched, heldOut) = Options.SplitValidation(validation);
         if (Options.AlsoTry.Count == 0) return new Run(this, Options, model, train, searched, heldOut, test, progress, ct).Execute();
 
-        // One whole search per criterion, each from the original; the sparsest result is the one kept.
-        var original = model.Snapshot();
+        // One whole search per criterion, each from the original; the sparsest result is the one kept. With more than
+        // one core and models to give them, they run side by side (KernelThreads.RunSideBySide).
+        var clock = Stopwatch.StartNew();
         var criteria = Options.AlsoTry.Prepend(Options.Criterion).ToArray();
-        var results = new List<(PruningReport Report, ModelState State)>();
-        foreach (var criterion in criteria)
+        var models = new Sequential?[criteria.Length];
+        models[0] = model;
+        bool sideBySide = KernelThreads.Current > 1;
+        for (int i = 1; i < criteria.Length && sideBySide; i++) sideBySide = (models[i] = model.TryCopy()) is not null;
+        var original = sideBySide ? null : model.Snapshot();
+        var gate = new object();
+        PruningReport Path(int i)
         {
-            original.Restore(model);
-            progress?.Report(new PruningProgress(PruningPhase.Measure, 0, null, 0, 0,
-                $"Path {results.Count + 1} of {criteria.Length}: the {criterion} criterion, from the original"));
+            var criterion = criteria[i];
+            var pathProgress = progress is null ? null : new PathRelay(p =>
+            {
+                lock (gate) progress.Report(p with { Message = $"{criterion}: {p.Message}" });
+            });
+            var target = models[i] ?? model;
+            original?.Restore(target);
+            pathProgress?.Report(new PruningProgress(PruningPhase.Measure, 0, null, 0, 0,
+                $"path {i + 1} of {criteria.Length}, from the original{(sideBySide ? ", beside the others" : "")}"));
             var options = Options with { Criterion = criterion, AlsoTry = [] };
-            var report = new Run(this, options, model, train, searched, heldOut, test, progress, ct).Execute();
-            results.Add((report, model.Snapshot()));
+            var report = new Run(this, options, target, train, searched, heldOut, test, pathProgress, ct).Execute();
+            return report;
+        }
+        var reports = new PruningReport[criteria.Length];
+        var states = new ModelState[criteria.Length];
+        if (sideBySide)
+            reports = KernelThreads.RunSideBySide(criteria.Select((_, i) => (Func<PruningReport>)(() => Path(i))).ToArray());
+        else
+        {
+            for (int i = 0; i < criteria.Length; i++)
+            {
+                reports[i] = Path(i);
+                states[i] = model.Snapshot();
+            }
         }
         int best = 0;
-        for (int i = 1; i < results.Count; i++)
+        for (int i = 1; i < reports.Length; i++)
         {
-            PruningReport r = results[i].Report, b = results[best].Report;
+            PruningReport r = reports[i], b = reports[best];
             if (r.ConnectionsKept < b.ConnectionsKept ||
                 (r.ConnectionsKept == b.ConnectionsKept && r.Pruned.ValidationAccuracy > b.Pruned.ValidationAccuracy)) best = i;
         }
-        results[best].State.Restore(model);
-        var paths = results.Select((r, i) => new PathReport(r.Report.Criterion, r.Report.ConnectionsKept, r.Report.KeptFraction,
-            r.Report.Pruned, r.Report.Seconds, i == best)).ToArray();
+        if (sideBySide) { if (best != 0) models[best]!.Snapshot().Restore(model); }
+        else states[best].Restore(model);
+        var paths = reports.Select((r, i) => new PathReport(r.Criterion, r.ConnectionsKept, r.KeptFraction, r.Pruned, r.Seconds, i == best)).ToArray();
         progress?.Report(new PruningProgress(PruningPhase.Done, 0, null, 0, 0,
             $"Kept the {criteria[best]} path: " + string.Join(", ", paths.Select(p => $"{p.Criterion} {p.ConnectionsKept}")), null,
-            results[best].Report.Pruned.ValidationAccuracy, results[best].Report.ConnectionsKept));
-        return results[best].Report with { Seconds = results.Sum(r => r.Report.Seconds), Paths = paths };
+            reports[best].Pruned.ValidationAccuracy, reports[best].ConnectionsKept));
+        return reports[best] with { Seconds = clock.Elapsed.TotalSeconds, Paths = paths };
+    }
+
+    /// <summary>Forwards one path's progress synchronously, under a lock shared with the other paths.</summary>
+    private sealed class PathRelay(Action<PruningProgress> report) : IProgress<PruningProgress>
+    {
+        public void Report(PruningProgress value) => report(value);
     }
 
     /// <summary>One call's state: the network to continue from, its accuracy, the rounds so far.</summary>

@@ -55,7 +55,8 @@ public sealed record PruningOptions
     /// with the fewest connections (on a tie the higher validation accuracy, then the earlier criterion). Which
     /// connections a round removes decides how far later rounds get, and the best criterion differs from network to
     /// network (CNN-3 at its 0.98 floor: magnitude kept 2.30 / 3.76 / 2.96% on seeds 1-3, Fisher 2.04 / 2.09 /
-    /// 3.88%). Every path is a whole run: each criterion here adds about one run's time.
+    /// 3.88%). Every path is a whole run; with a core per path (and a model that can be copied) the paths run side by
+    /// side, each with its kernels on its own thread, to the same results as one after the other.
     /// </summary>
     public IReadOnlyList<CriterionKind> AlsoTry { get; init; } = [];
     /// <summary>Epochs of re-learning after each round's pruning (0: none).</summary>

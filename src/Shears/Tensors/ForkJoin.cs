@@ -41,7 +41,46 @@ internal static class ForkJoin
     /// </summary>
     [ThreadStatic] private static bool t_inPartition;
 
-    public static int Threads => t_inPartition ? 1 : Math.Max(1, Math.Min(MaxDegreeOfParallelism, Environment.ProcessorCount));
+    /// <summary>Jobs started together by <see cref="SideBySide"/>, and how many of them still run.</summary>
+    private sealed class JobGroup(int running)
+    {
+        public int Running = running;
+    }
+
+    /// <summary>The group of side-by-side jobs this thread runs one of: while others of it run, its kernels stay on this thread.</summary>
+    [ThreadStatic] private static JobGroup? t_group;
+
+    public static int Threads => t_inPartition || (t_group is { } group && Volatile.Read(ref group.Running) > 1)
+        ? 1 : Math.Max(1, Math.Min(MaxDegreeOfParallelism, Environment.ProcessorCount));
+
+    /// <summary>Runs each job on a thread of its own and waits for all; rethrows the first failure (a cancellation only when nothing else failed).</summary>
+    internal static T[] SideBySide<T>(IReadOnlyList<Func<T>> jobs)
+    {
+        var group = new JobGroup(jobs.Count);
+        var results = new T[jobs.Count];
+        var errors = new Exception?[jobs.Count];
+        var threads = new Thread[jobs.Count];
+        for (int i = 0; i < jobs.Count; i++)
+        {
+            int index = i;
+            threads[i] = new Thread(() =>
+            {
+                t_group = group;
+                try { results[index] = jobs[index](); }
+                catch (Exception e) { errors[index] = e; }
+                finally
+                {
+                    Interlocked.Decrement(ref group.Running);
+                    t_group = null;
+                }
+            }) { IsBackground = true, Name = $"Shears side-by-side job {i + 1}" };
+        }
+        foreach (var thread in threads) thread.Start();
+        foreach (var thread in threads) thread.Join();
+        var error = errors.FirstOrDefault(e => e is not null and not OperationCanceledException) ?? errors.FirstOrDefault(e => e is not null);
+        if (error is not null) ExceptionDispatchInfo.Throw(error);
+        return results;
+    }
 
     public static void Run<TWork>(in TWork work, int partitions) where TWork : struct, IPartitionedWork
     {

@@ -9,6 +9,39 @@ public class SequentialTests
         new("tiny", [1, 4, 5], new Flatten("flatten"), new Linear("fc1", 20, 7), new Relu("relu1"), new Linear("fc2", 7, 3));
 
     [Fact]
+    public void A_copy_has_the_same_values_masks_and_outputs_and_is_independent_of_the_original()
+    {
+        var model = Shears.Models.ModelZoo.Create("cnn3", seed: 4);
+        var fc = model.GetParameter("fc.weight");
+        var mask = new float[fc.Count];
+        for (int i = 0; i < mask.Length; i += 3) mask[i] = 1;
+        fc.SetMask(new Shears.Tensors.Tensor(mask, fc.Value.Shape.ToArray()));
+
+        var copy = model.TryCopy()!;
+        Assert.Equal(model.Layers.Select(l => (l.GetType(), l.Name)), copy.Layers.Select(l => (l.GetType(), l.Name)));
+        Assert.Equal(model.Snapshot().Values, copy.Snapshot().Values);
+        Assert.Equal(model.Snapshot().Masks, copy.Snapshot().Masks);
+        var input = new Shears.Tensors.Tensor(RandomFloats(new Random(2), 3 * 784), 3, 1, 28, 28);
+        Assert.Equal(model.Forward(input, training: false).ReadOnlySpan.ToArray(), copy.Forward(input, training: false).ReadOnlySpan.ToArray());
+
+        copy.GetParameter("conv1.weight").Value.Span[0] += 1;
+        copy.GetParameter("conv2.weight").SetMask(null);
+        Assert.NotEqual(model.GetParameter("conv1.weight").Value.ReadOnlySpan[0], copy.GetParameter("conv1.weight").Value.ReadOnlySpan[0]);
+        Assert.NotSame(model.GetParameter("conv2.weight").Value, copy.GetParameter("conv2.weight").Value);
+        Assert.NotNull(model.GetParameter("fc.weight").Mask);
+
+        // A layer that cannot make a blank of itself makes the model uncopyable.
+        Assert.Null(new Sequential("odd", [4], new Linear("fc", 4, 4), new Opaque("opaque")).TryCopy());
+    }
+
+    private sealed class Opaque(string name) : Layer(name)
+    {
+        public override int[] OutputShape(ReadOnlySpan<int> inputShape) => inputShape.ToArray();
+        public override Shears.Tensors.Tensor Forward(Shears.Tensors.Tensor input, bool training) => input;
+        public override Shears.Tensors.Tensor? Backward(Shears.Tensors.Tensor outputGradient, bool needInputGradient) => outputGradient;
+    }
+
+    [Fact]
     public void Sequential_infers_the_output_shape_through_the_chain()
     {
         var model = new Sequential("m", [3, 9, 7], new MaxPool2d("pool", 2), new Flatten("flatten"), new Linear("fc", 3 * 4 * 3, 5));

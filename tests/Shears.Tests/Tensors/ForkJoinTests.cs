@@ -72,6 +72,55 @@ public sealed class ForkJoinTests
     }
 
     [Fact]
+    public void Jobs_side_by_side_keep_their_kernels_on_their_own_threads_while_several_run_with_the_same_results()
+    {
+        const int m = 37, n = 45, k = 29;
+        var rng = new Random(3);
+        var a = Enumerable.Range(0, m * k).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        var b = Enumerable.Range(0, k * n).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        var expected = new float[m * n];
+        Gemm.Multiply(Transpose.No, Transpose.No, m, n, k, a, k, b, n, expected, n);
+        int all = KernelThreads.Current;
+        float[] Product() { var c = new float[m * n]; Gemm.Multiply(Transpose.No, Transpose.No, m, n, k, a, k, b, n, c, n); return c; }
+
+        // Both in: one thread each. The first then leaves, and the one left gets every core back.
+        using var bothIn = new Barrier(2);
+        int[] callers = new int[2];
+        var seen = KernelThreads.RunSideBySide<(int Together, int Alone, float[] Result)>(
+        [
+            () =>
+            {
+                callers[0] = Environment.CurrentManagedThreadId;
+                bothIn.SignalAndWait();
+                return (KernelThreads.Current, 0, Product());
+            },
+            () =>
+            {
+                callers[1] = Environment.CurrentManagedThreadId;
+                bothIn.SignalAndWait();
+                int together = KernelThreads.Current;
+                var result = Product();
+                // The first job's thread ends on its own; wait until only this one is left.
+                for (var clock = System.Diagnostics.Stopwatch.StartNew(); KernelThreads.Current == 1 && all > 1 && clock.Elapsed.TotalSeconds < 10;) Thread.Sleep(1);
+                return (together, KernelThreads.Current, result);
+            },
+        ]);
+        Assert.NotEqual(callers[0], callers[1]);
+        Assert.Equal(1, seen[0].Together);
+        Assert.Equal(1, seen[1].Together);
+        Assert.Equal(all, seen[1].Alone);
+        Assert.True(expected.AsSpan().SequenceEqual(seen[0].Result));
+        Assert.True(expected.AsSpan().SequenceEqual(seen[1].Result));
+        Assert.Equal(all, KernelThreads.Current);
+
+        // A failing job's exception comes back once both have ended; a cancellation only when nothing else failed.
+        var e = Assert.Throws<InvalidOperationException>(() => KernelThreads.RunSideBySide<int>(
+            [() => throw new OperationCanceledException(), () => throw new InvalidOperationException("second")]));
+        Assert.Equal("second", e.Message);
+        Assert.Throws<OperationCanceledException>(() => KernelThreads.RunSideBySide<int>([() => 1, () => throw new OperationCanceledException()]));
+    }
+
+    [Fact]
     public void Kernel_thread_limit_rejects_values_below_one()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Max = 0);
