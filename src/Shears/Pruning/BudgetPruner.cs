@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Shears.Data;
 using Shears.Nn;
-using Shears.Training;
 using Shears.Tensors;
+using Shears.Training;
 
 namespace Shears.Pruning;
 
@@ -46,8 +46,14 @@ public sealed class BudgetPruner
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
         var (searched, heldOut) = Options.SplitValidation(validation);
-        if (Options.AlsoTry.Count == 0) return new Run(this, Options, model, train, searched, heldOut, test, progress, ct).Execute();
+        return Options.AlsoTry.Count == 0
+            ? new Run(this, Options, model, train, searched, heldOut, test, progress, ct).Execute()
+            : PrunePaths(model, train, searched, heldOut, test, progress, ct);
+    }
 
+    private PruningReport PrunePaths(Sequential model, Dataset train, Dataset searched, Dataset? heldOut, Dataset? test,
+        IProgress<PruningProgress>? progress, CancellationToken ct)
+    {
         // One whole search per criterion, each from the original; the sparsest result is the one kept. With more than
         // one core and models to give them, they run side by side (KernelThreads.RunSideBySide).
         var clock = Stopwatch.StartNew();
@@ -61,7 +67,7 @@ public sealed class BudgetPruner
         PruningReport Path(int i)
         {
             var criterion = criteria[i];
-            var pathProgress = progress is null ? null : new PathRelay(p =>
+            var pathProgress = progress is null ? null : new Relay<PruningProgress>(p =>
             {
                 lock (gate) progress.Report(p with { Message = $"{criterion}: {p.Message}" });
             });
@@ -70,8 +76,7 @@ public sealed class BudgetPruner
             pathProgress?.Report(new PruningProgress(PruningPhase.Measure, 0, null, 0, 0,
                 $"path {i + 1} of {criteria.Length}, from the original{(sideBySide ? ", beside the others" : "")}"));
             var options = Options with { Criterion = criterion, AlsoTry = [] };
-            var report = new Run(this, options, target, train, searched, heldOut, test, pathProgress, ct).Execute();
-            return report;
+            return new Run(this, options, target, train, searched, heldOut, test, pathProgress, ct).Execute();
         }
         var reports = new PruningReport[criteria.Length];
         var states = new ModelState[criteria.Length];
@@ -99,12 +104,6 @@ public sealed class BudgetPruner
             $"Kept the {criteria[best]} path: " + string.Join(", ", paths.Select(p => $"{p.Criterion} {p.ConnectionsKept}")), null,
             reports[best].Pruned.ValidationAccuracy, reports[best].ConnectionsKept));
         return reports[best] with { Seconds = clock.Elapsed.TotalSeconds, Paths = paths };
-    }
-
-    /// <summary>Forwards one path's progress synchronously, under a lock shared with the other paths.</summary>
-    private sealed class PathRelay(Action<PruningProgress> report) : IProgress<PruningProgress>
-    {
-        public void Report(PruningProgress value) => report(value);
     }
 
     /// <summary>One call's state: the network to continue from, its accuracy, the rounds so far.</summary>
@@ -548,7 +547,7 @@ public sealed class BudgetPruner
         {
             if (_progress is null) return null;
             int round = _round;
-            return new Relay(p => _progress.Report(new PruningProgress(PruningPhase.Relearn, round, null, p.Batch + (p.Epoch - 1) * p.BatchesPerEpoch,
+            return new Relay<TrainingProgress>(p => _progress.Report(new PruningProgress(PruningPhase.Relearn, round, null, p.Batch + (p.Epoch - 1) * p.BatchesPerEpoch,
                 p.Epochs * p.BatchesPerEpoch, $"{(round == 0 ? "Warm-up" : $"Round {round}")}: re-learning, epoch {p.Epoch} of {p.Epochs}", p)));
         }
 
@@ -588,9 +587,9 @@ public sealed class BudgetPruner
         asPrunedInside && (!relearnedInside || asPrunedAccuracy > relearnedAccuracy);
 
     /// <summary>Forwards synchronously (Progress&lt;T&gt; would post to a context and reorder).</summary>
-    private sealed class Relay(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    private sealed class Relay<T>(Action<T> report) : IProgress<T>
     {
-        public void Report(TrainingProgress value) => report(value);
+        public void Report(T value) => report(value);
     }
 
     internal static void CheckData(Sequential model, Dataset data, string what)
