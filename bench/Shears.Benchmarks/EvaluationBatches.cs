@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Shears.Data;
-using Shears.Models;
-using Shears.Onnx;
 
 namespace Shears.Benchmarks;
 
@@ -15,7 +13,7 @@ public static class EvaluationBatches
 {
     public static int Run(TextWriter output, string model, int samples)
     {
-        var net = model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxImporter.Load(model) : ModelZoo.Create(model, seed: 1);
+        var net = BenchModel.Load(model);
         int sampleLength = net.InputShape.Aggregate(1, (a, b) => a * b);
         var random = new Random(1);
         var images = new float[samples * sampleLength];

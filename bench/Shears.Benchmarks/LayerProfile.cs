@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Shears.Models;
 using Shears.Nn;
-using Shears.Onnx;
 using Shears.Tensors;
 
 namespace Shears.Benchmarks;
@@ -17,8 +15,7 @@ public static class LayerProfile
 {
     public static int Run(TextWriter output, string model, int batch)
     {
-        // A model file (a pruned one, say) is profiled with its weights and masks; a zoo name gets fresh weights.
-        var net = model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxImporter.Load(model) : ModelZoo.Create(model, seed: 1);
+        var net = BenchModel.Load(model);
         var random = new Random(1);
         var input = new Tensor([batch, .. net.InputShape]);
         for (int i = 0; i < input.Length; i++) input.Data[i] = random.NextSingle();
