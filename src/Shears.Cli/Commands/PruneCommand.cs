@@ -90,11 +90,12 @@ internal static class PruneCommand
         {
             var range = new AccuracyRange(parse.GetValue(minAccuracy), parse.GetValue(maxDrop));
             range.Validate();
+            var criteria = ParseCriteria(parse.GetValue(criterion)!);
             var options = new PruningOptions(range)
             {
                 Allocation = ParseAllocation(parse.GetValue(allocation)!),
-                Criterion = ParseCriteria(parse.GetValue(criterion)!)[0],
-                AlsoTry = ParseCriteria(parse.GetValue(criterion)!)[1..],
+                Criterion = criteria[0],
+                AlsoTry = criteria[1..],
                 RelearnEpochs = parse.GetValue(relearnEpochs),
                 Rounds = parse.GetValue(rounds),
                 RelearnLearningRate = parse.GetValue(relearnLr),
