@@ -226,12 +226,11 @@ internal static class ReproduceCommand
     /// floor with too many connections (seed 2 with magnitude from round 11, seed 3 with Fisher from round 12), lands
     /// every later step just under it. So the floor runs both paths from the original and keeps the sparser
     /// (<see cref="PruningOptions.AlsoTry"/>): 2.04 / 2.09 / 2.96%. Side by side, one thread each, the two took
-    /// 1,122 s on seed 1 where magnitude alone with both threads took 724. Continuing a stuck path with the other criterion
-    /// does not free it (seed 2's magnitude network at 1,885 connections: seven step-backs in a row with either, then
-    /// Fisher gained 10 connections);
-    /// neither did 1-pixel shifts (2.60 / 3.04 / 3.11%), a 0.1 weight decay (4.79% on seed 2 after 21 rounds), or
-    /// re-learning the stuck network 8 more epochs when the step-backs ran out (seed 2 98.28% → 98.21%, seed 3 with
-    /// Fisher 98.28% → 98.27%). It measures its curves on 2,000 images (3.9%
+    /// 1,122 s on seed 1 where magnitude alone with both threads took 724. Continuing a stuck path with the other
+    /// criterion does not free it (seed 2's magnitude network at 1,885 connections: seven step-backs in a row with
+    /// either, then Fisher gained 10 connections); neither did 1-pixel shifts (2.60 / 3.04 / 3.11%), a 0.1 weight
+    /// decay (4.79% on seed 2 after 21 rounds), or re-learning the stuck network 8 more epochs when the step-backs
+    /// ran out (seed 2 98.28% → 98.21%, seed 3 with Fisher 98.28% → 98.27%). It measures its curves on 2,000 images (3.9%
     /// kept after 10 rounds in 280 s, against 5.3% after 12 rounds in 510 s on all 5,000 with 1 epoch and 2-point
     /// steps). Its originals train 8 epochs on the images as they are. Trained 12 epochs on images shifted by up to
     /// 2 pixels (`train --shift 2`), seed 1 scored 99.32% on validation against 99.16%, but that only raised the

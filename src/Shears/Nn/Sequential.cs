@@ -53,6 +53,9 @@ public sealed class Sequential
     /// </summary>
     public int InferenceBatchSize { get; }
 
+    /// <summary>The samples an inference pass over many holds: <paramref name="requested"/>, at most <see cref="InferenceBatchSize"/>.</summary>
+    public int InferencePassSize(int requested) => Math.Min(requested, InferenceBatchSize);
+
     /// <summary>Activation bytes an inference pass aims to keep its largest layer within: about the L2 caches of a few cores.</summary>
     public const long ActivationBudgetBytes = 4L << 20;
 
@@ -114,19 +117,12 @@ public sealed class Sequential
         foreach (var layer in layers)
         {
             var output = layer.OutputShape(shape);
-            largest = Math.Max(largest, Elements(shape) + Elements(output));
+            largest = Math.Max(largest, (long)Tensor.Product(shape) + Tensor.Product(output));
             shape = output;
         }
         long fitting = ActivationBudgetBytes / (sizeof(float) * Math.Max(1, largest));
         int group = Convolution.GroupSize;
         return (int)Math.Clamp(fitting / group * group, group, int.MaxValue);
-    }
-
-    private static long Elements(ReadOnlySpan<int> shape)
-    {
-        long n = 1;
-        foreach (int d in shape) n *= d;
-        return n;
     }
 
     /// <summary>Total connections (entries of prunable weights) and how many are kept.</summary>

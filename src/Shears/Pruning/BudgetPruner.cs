@@ -64,7 +64,8 @@ public sealed class BudgetPruner
         for (int i = 1; i < criteria.Length && sideBySide; i++) sideBySide = (models[i] = model.TryCopy()) is not null;
         var original = sideBySide ? null : model.Snapshot();
         var gate = new object();
-        PruningReport Path(int i)
+        // Each path ends with its report and its network (one after the other, every path works on the model itself).
+        (PruningReport Report, ModelState Network) Path(int i)
         {
             var criterion = criteria[i];
             var pathProgress = progress is null ? null : new Relay<PruningProgress>(p =>
@@ -76,29 +77,16 @@ public sealed class BudgetPruner
             pathProgress?.Report(new PruningProgress(PruningPhase.Measure, 0, null, 0, 0,
                 $"path {i + 1} of {criteria.Length}, from the original{(sideBySide ? ", beside the others" : "")}"));
             var options = Options with { Criterion = criterion, AlsoTry = [] };
-            return new Run(this, options, target, train, searched, heldOut, test, pathProgress, ct).Execute();
+            var report = new Run(this, options, target, train, searched, heldOut, test, pathProgress, ct).Execute();
+            return (report, target.Snapshot());
         }
-        var reports = new PruningReport[criteria.Length];
-        var states = new ModelState[criteria.Length];
-        if (sideBySide)
-            reports = KernelThreads.RunSideBySide(criteria.Select((_, i) => (Func<PruningReport>)(() => Path(i))).ToArray());
-        else
-        {
-            for (int i = 0; i < criteria.Length; i++)
-            {
-                reports[i] = Path(i);
-                states[i] = model.Snapshot();
-            }
-        }
-        int best = 0;
-        for (int i = 1; i < reports.Length; i++)
-        {
-            PruningReport r = reports[i], b = reports[best];
-            if (r.ConnectionsKept < b.ConnectionsKept ||
-                (r.ConnectionsKept == b.ConnectionsKept && r.Pruned.ValidationAccuracy > b.Pruned.ValidationAccuracy)) best = i;
-        }
-        if (sideBySide) { if (best != 0) models[best]!.Snapshot().Restore(model); }
-        else states[best].Restore(model);
+        var jobs = criteria.Select((_, i) => (Func<(PruningReport Report, ModelState Network)>)(() => Path(i))).ToArray();
+        var ended = sideBySide ? KernelThreads.RunSideBySide(jobs) : jobs.Select(job => job()).ToArray();
+        var reports = ended.Select(e => e.Report).ToArray();
+        // The fewest connections; on a tie the higher validation accuracy, then the earlier criterion (the sort is stable).
+        int best = Enumerable.Range(0, reports.Length)
+            .OrderBy(i => reports[i].ConnectionsKept).ThenByDescending(i => reports[i].Pruned.ValidationAccuracy).First();
+        ended[best].Network.Restore(model);
         var paths = reports.Select((r, i) => new PathReport(r.Criterion, r.ConnectionsKept, r.KeptFraction, r.Pruned, r.Seconds, i == best)).ToArray();
         progress?.Report(new PruningProgress(PruningPhase.Done, 0, null, 0, 0,
             $"Kept the {criteria[best]} path: " + string.Join(", ", paths.Select(p => $"{p.Criterion} {p.ConnectionsKept}")), null,

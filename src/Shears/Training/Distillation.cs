@@ -35,14 +35,17 @@ public sealed class Distillation
     public int Count => Targets.Dim(0);
     public int Classes => Targets.Dim(1);
 
-    /// <summary>Runs <paramref name="teacher"/> over <paramref name="data"/> (inference, in batches) and keeps its softened probabilities.</summary>
+    /// <summary>
+    /// Runs <paramref name="teacher"/> over <paramref name="data"/> (inference, in passes of at most
+    /// <paramref name="batchSize"/>, fewer where its activations would spill out of cache) and keeps its softened probabilities.
+    /// </summary>
     public static Distillation FromTeacher(Sequential teacher, Dataset data, float temperature, float weight, int batchSize = 1000, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(data);
         int classes = teacher.ClassCount;
         var targets = new Tensor(data.Count, classes);
-        foreach (var (start, count, x, _) in data.InOrder(batchSize, teacher.InputShape, ct))
+        foreach (var (start, count, x, _) in data.InOrder(teacher.InferencePassSize(batchSize), teacher.InputShape, ct))
         {
             var logits = teacher.Forward(x, training: false);
             for (int i = 0; i < count; i++)

@@ -23,7 +23,7 @@ public static class Evaluator
         int right = 0;
         double loss = 0;
         int seen = 0;
-        foreach (var (_, count, x, labels) in data.InOrder(Math.Min(batchSize, model.InferenceBatchSize), model.InputShape, cancellation))
+        foreach (var (_, count, x, labels) in data.InOrder(model.InferencePassSize(batchSize), model.InputShape, cancellation))
         {
             var logits = model.Forward(x, training: false);
             for (int i = 0; i < count; i++)

@@ -21,7 +21,10 @@ public class InferenceBatchTests
         Assert.Equal(Sequential.ActivationBudgetBytes / (4 * cnn3) / 8 * 8, ModelZoo.Create("cnn3").InferenceBatchSize);
         // FCN-2's is the flatten: 784 in, 784 out (fc1 has 784 in, 300 out).
         Assert.Equal(Sequential.ActivationBudgetBytes / (4 * (784 + 784)) / 8 * 8, ModelZoo.Create("fcn2").InferenceBatchSize);
-        Assert.InRange(ModelZoo.Create("cnn3").InferenceBatchSize, 8, 64);
+        var cnn3Model = ModelZoo.Create("cnn3");
+        Assert.InRange(cnn3Model.InferenceBatchSize, 8, 64);
+        Assert.Equal(cnn3Model.InferenceBatchSize, cnn3Model.InferencePassSize(1000));
+        Assert.Equal(5, cnn3Model.InferencePassSize(5));
         // A layer too large for the budget even alone still gets one convolution group.
         var huge = new Sequential("huge", [1, 512, 512], new Conv2d("conv", 1, 64, 3, padding: 1));
         Assert.Equal(Convolution.GroupSize, huge.InferenceBatchSize);
@@ -60,7 +63,7 @@ public class InferenceBatchTests
     }
 
     [Fact]
-    public void Evaluation_of_a_convolutional_network_does_not_depend_on_the_requested_batch_size()
+    public void Evaluation_and_teacher_outputs_of_a_convolutional_network_do_not_depend_on_the_requested_batch_size()
     {
         var model = ModelZoo.Create("cnn3", seed: 2);
         var rng = new Random(8);
@@ -74,5 +77,10 @@ public class InferenceBatchTests
         Assert.Equal(large.Loss, small.Loss);
         Assert.Equal(correctLarge, correctSmall);
         Assert.Equal(large.ConfusionMatrix, small.ConfusionMatrix);
+
+        // The teacher's outputs for distillation are inference passes too.
+        var teacherLarge = Distillation.FromTeacher(model, data, temperature: 2f, weight: 0.9f, batchSize: 1000);
+        var teacherSmall = Distillation.FromTeacher(model, data, temperature: 2f, weight: 0.9f, batchSize: 3);
+        Assert.True(teacherLarge.Targets.ReadOnlySpan.SequenceEqual(teacherSmall.Targets.ReadOnlySpan));
     }
 }
