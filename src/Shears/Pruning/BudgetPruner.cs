@@ -60,7 +60,7 @@ public sealed class BudgetPruner
         var criteria = Options.AlsoTry.Prepend(Options.Criterion).ToArray();
         var models = new Sequential?[criteria.Length];
         models[0] = model;
-        bool sideBySide = KernelThreads.Current > 1;
+        bool sideBySide = KernelThreads.Cores > 1;
         for (int i = 1; i < criteria.Length && sideBySide; i++) sideBySide = (models[i] = model.TryCopy()) is not null;
         var original = sideBySide ? null : model.Snapshot();
         var gate = new object();

@@ -41,22 +41,36 @@ internal static class ForkJoin
     /// </summary>
     [ThreadStatic] private static bool t_inPartition;
 
-    /// <summary>Jobs started together by <see cref="SideBySide"/>, and how many of them still run.</summary>
-    private sealed class JobGroup(int running)
+    /// <summary>
+    /// Jobs started together by <see cref="SideBySide"/>, how many of them still run, and the group the starting
+    /// thread's own job belongs to (side-by-side jobs may start side-by-side jobs of their own).
+    /// </summary>
+    private sealed class JobGroup(int running, JobGroup? parent)
     {
         public int Running = running;
+        public readonly JobGroup? Parent = parent;
     }
 
     /// <summary>The group of side-by-side jobs this thread runs one of: while others of it run, its kernels stay on this thread.</summary>
     [ThreadStatic] private static JobGroup? t_group;
 
-    public static int Threads => t_inPartition || (t_group is { } group && Volatile.Read(ref group.Running) > 1)
-        ? 1 : Math.Max(1, Math.Min(MaxDegreeOfParallelism, Environment.ProcessorCount));
+    public static int Threads => t_inPartition || SharesTheCores() ? 1 : Cores;
+
+    /// <summary>The most threads a kernel may use: <see cref="MaxDegreeOfParallelism"/>, at most the core count.</summary>
+    public static int Cores => Math.Max(1, Math.Min(MaxDegreeOfParallelism, Environment.ProcessorCount));
+
+    /// <summary>Whether another job runs beside this thread's, in its own group or in any group that encloses it.</summary>
+    private static bool SharesTheCores()
+    {
+        for (var group = t_group; group is not null; group = group.Parent)
+            if (Volatile.Read(ref group.Running) > 1) return true;
+        return false;
+    }
 
     /// <summary>Runs each job on a thread of its own and waits for all; rethrows the first failure (a cancellation only when nothing else failed).</summary>
     internal static T[] SideBySide<T>(IReadOnlyList<Func<T>> jobs)
     {
-        var group = new JobGroup(jobs.Count);
+        var group = new JobGroup(jobs.Count, t_group);
         var results = new T[jobs.Count];
         var errors = new Exception?[jobs.Count];
         var threads = new Thread[jobs.Count];
@@ -77,6 +91,62 @@ internal static class ForkJoin
         }
         foreach (var thread in threads) thread.Start();
         foreach (var thread in threads) thread.Join();
+        var error = errors.FirstOrDefault(e => e is not null and not OperationCanceledException) ?? errors.FirstOrDefault(e => e is not null);
+        if (error is not null) ExceptionDispatchInfo.Throw(error);
+        return results;
+    }
+
+    /// <summary>
+    /// Runs jobs in list order, each on a thread of its own, starting the next whenever the widths of those running
+    /// leave room for it within <paramref name="cores"/> (a job wider than that runs alone). Jobs that run together
+    /// form one group, as <see cref="SideBySide"/>'s do. Rethrows the first failure once every started job has ended;
+    /// after a failure no further job starts.
+    /// </summary>
+    internal static T[] Scheduled<T>(IReadOnlyList<(int Width, Func<T> Job)> jobs, int cores)
+    {
+        var group = new JobGroup(0, t_group);
+        var results = new T[jobs.Count];
+        var errors = new Exception?[jobs.Count];
+        var gate = new object();
+        int next = 0, used = 0, running = 0;
+        bool failed = false;
+        // Under the gate: start every job that fits, in order.
+        void StartFitting()
+        {
+            while (!failed && next < jobs.Count && (running == 0 || used + Math.Max(1, jobs[next].Width) <= cores))
+            {
+                int index = next++;
+                int width = Math.Max(1, jobs[index].Width);
+                used += width;
+                running++;
+                // Counted before the thread starts, so the jobs already running see it at once.
+                Interlocked.Increment(ref group.Running);
+                new Thread(() =>
+                {
+                    t_group = group;
+                    try { results[index] = jobs[index].Job(); }
+                    catch (Exception e) { errors[index] = e; }
+                    finally
+                    {
+                        t_group = null;
+                        Interlocked.Decrement(ref group.Running);
+                        lock (gate)
+                        {
+                            used -= width;
+                            running--;
+                            if (errors[index] is not null) failed = true;
+                            StartFitting();
+                            Monitor.PulseAll(gate);
+                        }
+                    }
+                }) { IsBackground = true, Name = $"Shears scheduled job {index + 1}" }.Start();
+            }
+        }
+        lock (gate)
+        {
+            StartFitting();
+            while (running > 0) Monitor.Wait(gate);
+        }
         var error = errors.FirstOrDefault(e => e is not null and not OperationCanceledException) ?? errors.FirstOrDefault(e => e is not null);
         if (error is not null) ExceptionDispatchInfo.Throw(error);
         return results;

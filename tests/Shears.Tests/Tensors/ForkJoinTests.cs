@@ -121,6 +121,98 @@ public sealed class ForkJoinTests
     }
 
     [Fact]
+    public void Jobs_side_by_side_inside_a_side_by_side_job_stay_on_one_thread_while_anything_else_runs()
+    {
+        int cores = KernelThreads.Cores;
+        using var allIn = new Barrier(3);
+        using var outerLeft = new ManualResetEventSlim();
+        static void WaitFor(Func<bool> condition)
+        {
+            for (var clock = System.Diagnostics.Stopwatch.StartNew(); !condition() && clock.Elapsed.TotalSeconds < 10;) Thread.Sleep(1);
+        }
+        // Job 0 runs two jobs of its own; job 1 runs beside them and leaves first, then inner job 0 leaves.
+        // While any two run, in the inner group or the outer one, each job's kernels stay on its own thread.
+        var seen = KernelThreads.RunSideBySide<int[]>(
+        [
+            () => KernelThreads.RunSideBySide<int[]>(
+            [
+                () =>
+                {
+                    allIn.SignalAndWait();
+                    int together = KernelThreads.Current;
+                    outerLeft.Wait();
+                    // Its partner still runs beside it.
+                    return [together, KernelThreads.Current];
+                },
+                () =>
+                {
+                    allIn.SignalAndWait();
+                    int together = KernelThreads.Current;
+                    outerLeft.Wait();
+                    // Once the outer partner and the inner one have both left, this one gets every core back.
+                    WaitFor(() => KernelThreads.Current > 1 || cores == 1);
+                    return [together, KernelThreads.Current];
+                },
+            ]).SelectMany(r => r).ToArray(),
+            () =>
+            {
+                allIn.SignalAndWait();
+                int together = KernelThreads.Current;
+                outerLeft.Set();
+                return [together];
+            },
+        ]);
+        Assert.Equal([1, 1, 1, cores], seen[0]);
+        Assert.Equal([1], seen[1]);
+        Assert.Equal(cores, KernelThreads.Current);
+    }
+
+    [Fact]
+    public void Scheduled_jobs_start_in_order_as_their_widths_fit_the_cores()
+    {
+        int running = 0, finished = 0;
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var together = new Barrier(2);
+        Func<int> Job(int index, Func<int> body) => () =>
+        {
+            int now = Interlocked.Increment(ref running);
+            log.Enqueue($"start {index} with {now} running, {Volatile.Read(ref finished)} finished");
+            try { return body(); }
+            finally
+            {
+                Interlocked.Decrement(ref running);
+                Interlocked.Increment(ref finished);
+            }
+        };
+        // On two cores: the first (two wide) runs alone; the next two fit together (each waits to see the other
+        // running, with kernels on one thread); the last waits for one of them.
+        var results = ForkJoin.Scheduled<int>(
+        [
+            (2, Job(0, () => { Thread.Sleep(30); return 10; })),
+            (1, Job(1, () => { Assert.True(together.SignalAndWait(TimeSpan.FromSeconds(10))); Assert.Equal(1, ForkJoin.Threads); Thread.Sleep(30); return 11; })),
+            (1, Job(2, () => { Assert.True(together.SignalAndWait(TimeSpan.FromSeconds(10))); Assert.Equal(1, ForkJoin.Threads); return 12; })),
+            (1, Job(3, () => 13)),
+        ], cores: 2);
+        Assert.Equal([10, 11, 12, 13], results);
+        var starts = log.ToArray();
+        Assert.Equal("start 0 with 1 running, 0 finished", starts[0]);
+        Assert.All(starts.Skip(1).Take(2), line => Assert.EndsWith("1 finished", line));
+        Assert.Matches("^start 3 with [12] running, [23] finished$", starts[3]);
+        Assert.Equal(ForkJoin.Cores, ForkJoin.Threads);
+
+        // A job wider than the cores runs alone; after a failure no later job starts, and the failure comes back.
+        int started = 0;
+        var e = Assert.Throws<InvalidOperationException>(() => ForkJoin.Scheduled<int>(
+        [
+            (3, () => { Interlocked.Increment(ref started); throw new InvalidOperationException("first"); }),
+            (1, () => Interlocked.Increment(ref started)),
+        ], cores: 2));
+        Assert.Equal("first", e.Message);
+        Assert.Equal(1, started);
+        Assert.Empty(ForkJoin.Scheduled<int>([], cores: 2));
+    }
+
+    [Fact]
     public void Kernel_thread_limit_rejects_values_below_one()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Max = 0);
