@@ -80,6 +80,26 @@ public sealed class Sequential
         return x;
     }
 
+    /// <summary>
+    /// Runs a batch of what enters layer <paramref name="first"/> of <see cref="ExecutionOrder"/> through it and every
+    /// layer after it: the same outputs as <see cref="Forward"/> on the inputs that produced that batch.
+    /// </summary>
+    internal Tensor ForwardFrom(int first, Tensor input, bool training)
+    {
+        if ((uint)first >= (uint)_runOrder.Length) throw new ArgumentOutOfRangeException(nameof(first), first, $"Model '{Name}' runs {_runOrder.Length} layers.");
+        var x = input;
+        for (int i = first; i < _runOrder.Length; i++) x = _runOrder[i].Forward(x, training);
+        return x;
+    }
+
+    /// <summary>The per-sample shape that enters layer <paramref name="index"/> of <see cref="ExecutionOrder"/>.</summary>
+    internal int[] ShapeEntering(int index)
+    {
+        ReadOnlySpan<int> shape = InputShape;
+        for (int i = 0; i < index; i++) shape = _runOrder[i].OutputShape(shape);
+        return shape.ToArray();
+    }
+
     /// <summary>Back-propagates the loss gradient through every layer, writing every parameter's gradient.</summary>
     public void Backward(Tensor outputGradient)
     {

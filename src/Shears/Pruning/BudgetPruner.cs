@@ -468,7 +468,9 @@ public sealed class BudgetPruner
             {
                 var w = _weights[l];
                 int before = done;
-                curves[l] = Sensitivity.Measure(w.Weight, rankings[l], probeAccuracy, () => Evaluate(probe), grid,
+                // The sweep changes this layer alone, so what enters it is computed once (the same accuracies, faster).
+                var suffix = new SuffixEvaluation(_model, w.Layer, probe, _o.EvaluationBatchSize, _ct);
+                curves[l] = Sensitivity.Measure(w.Weight, rankings[l], probeAccuracy, () => suffix.Accuracy(_ct), grid,
                     _o.RefinePasses, refineAbove, step,
                     i =>
                     {
