@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Shears.Data;
 using Shears.Nn;
+using Shears.Tensors;
 using Shears.Training;
 
 namespace Shears.Pruning;
@@ -56,10 +57,6 @@ public static class BaselineComparison
         var weights = PrunableWeight.Of(model);
         var criterion = Criteria.Create(o.Criterion, o.EvaluationBatchSize);
         var entry = model.Snapshot();
-        var results = new List<BaselineResult>();
-        // Baselines that choose the same connections (always, with one prunable layer) would re-learn the same network
-        // with the same shuffles: the first one's result stands for the others.
-        var chosen = new List<(int[] Keeps, BaselineResult Result)>();
         try
         {
             original.Restore(model);
@@ -70,52 +67,67 @@ public static class BaselineComparison
             long available = rankings.Sum(r => (long)r.Kept);
             if (keptTarget < 0 || keptTarget > available)
                 throw new ArgumentOutOfRangeException(nameof(keptTarget), keptTarget, $"The original network has {available} connections; the target must be in 0..{available}.");
+            var keeps = baselines.Select(kind => kind == AllocationKind.Global
+                ? new BaselineSearch.GlobalOrder(rankings).KeepCounts(keptTarget)
+                : BaselineSearch.UniformKeepCounts(rankings, keptTarget)).ToArray();
+            // Baselines that choose the same connections (always, with one prunable layer) would re-learn the same network
+            // with the same shuffles: the first one's result stands for the others.
+            var firstAlike = keeps.Select(k => Array.FindIndex(keeps, other => other.AsSpan().SequenceEqual(k))).ToArray();
+            var distinct = Enumerable.Range(0, baselines.Count).Where(b => firstAlike[b] == b).ToArray();
+
+            // The distinct ones re-learn side by side, each on its own copy of the model, when there are cores for them.
+            var models = new Sequential?[distinct.Length];
+            models[0] = model;
+            bool sideBySide = KernelThreads.Cores > 1;
+            for (int d = 1; d < distinct.Length && sideBySide; d++) sideBySide = (models[d] = model.TryCopy()) is not null;
+            var gate = new object();
+            var shared = progress is null || !sideBySide ? progress : new Relay<PruningProgress>(p => { lock (gate) progress.Report(p); });
+            BaselineResult Run(int d)
+            {
+                int b = distinct[d];
+                var kind = baselines[b];
+                var target = sideBySide ? models[d]! : model;
+                var targetWeights = PrunableWeight.Of(target);
+                var clock = Stopwatch.StartNew();
+                original.Restore(target);
+                for (int l = 0; l < targetWeights.Count; l++)
+                    if (keeps[b][l] < rankings[l].Kept)
+                        targetWeights[l].Weight.SetMask(new Tensor(rankings[l].MaskKeeping(keeps[b][l]), targetWeights[l].Weight.Value.Shape.ToArray()));
+                shared?.Report(new PruningProgress(PruningPhase.Measure, b + 1, null, b + 1, baselines.Count, $"{kind}: pruned to {keptTarget} connections"));
+                var before = Measure(target, validation, test, o, ct);
+                var relearnProgress = shared is null ? null : new Relay<TrainingProgress>(p => shared.Report(new PruningProgress(PruningPhase.Relearn, b + 1, null,
+                    p.Batch + (p.Epoch - 1) * p.BatchesPerEpoch, p.Epochs * p.BatchesPerEpoch, $"{kind}: re-learning, epoch {p.Epoch} of {p.Epochs}", p)));
+                relearner.Relearn(target, train, o.RelearnTraining(1, relearnEpochs, teacher), relearnProgress, ct);
+                var after = Measure(target, validation, test, o, ct);
+                var layers = targetWeights.Select((w, l) => new LayerReport(w.Name, w.Weight.Count, w.Weight.KeptCount, null, rankings[l].ThresholdFor(keeps[b][l]))).ToArray();
+                var (total, kept) = target.Connections();
+                return new BaselineResult(kind, o.Criterion, total, kept, relearnEpochs, before, after, layers, clock.Elapsed.TotalSeconds);
+            }
+            var jobs = distinct.Select((_, d) => (Func<BaselineResult>)(() => Run(d))).ToArray();
+            var ran = sideBySide ? KernelThreads.RunSideBySide(jobs) : jobs.Select(job => job()).ToArray();
+            var results = new List<BaselineResult>();
             for (int b = 0; b < baselines.Count; b++)
             {
-                var kind = baselines[b];
-                var clock = Stopwatch.StartNew();
-                int[] keeps = kind == AllocationKind.Global
-                    ? new BaselineSearch.GlobalOrder(rankings).KeepCounts(keptTarget)
-                    : BaselineSearch.UniformKeepCounts(rankings, keptTarget);
-                int same = chosen.FindIndex(c => c.Keeps.AsSpan().SequenceEqual(keeps));
-                if (same >= 0)
+                if (firstAlike[b] == b)
                 {
-                    var twin = chosen[same].Result;
-                    progress?.Report(new PruningProgress(PruningPhase.Measure, b + 1, null, b + 1, baselines.Count,
-                        $"{kind}: the same connections as {twin.Allocation}; its result stands"));
-                    results.Add(twin with { Allocation = kind, Seconds = clock.Elapsed.TotalSeconds });
+                    results.Add(ran[Array.IndexOf(distinct, b)]);
                     continue;
                 }
-                original.Restore(model);
-                for (int l = 0; l < weights.Count; l++)
-                    if (keeps[l] < rankings[l].Kept)
-                        weights[l].Weight.SetMask(new Tensor(rankings[l].MaskKeeping(keeps[l]), weights[l].Weight.Value.Shape.ToArray()));
-                progress?.Report(new PruningProgress(PruningPhase.Measure, b + 1, null, b + 1, baselines.Count, $"{kind}: pruned to {keptTarget} connections"));
-                var before = Measure(model, validation, test, o, ct);
-                var relearnProgress = progress is null ? null : new Relay(p => progress.Report(new PruningProgress(PruningPhase.Relearn, b + 1, null,
-                    p.Batch + (p.Epoch - 1) * p.BatchesPerEpoch, p.Epochs * p.BatchesPerEpoch, $"{kind}: re-learning, epoch {p.Epoch} of {p.Epochs}", p)));
-                relearner.Relearn(model, train, o.RelearnTraining(1, relearnEpochs, teacher), relearnProgress, ct);
-                var after = Measure(model, validation, test, o, ct);
-                var layers = weights.Select((w, l) => new LayerReport(w.Name, w.Weight.Count, w.Weight.KeptCount, null, rankings[l].ThresholdFor(keeps[l]))).ToArray();
-                var (total, kept) = model.Connections();
-                results.Add(new BaselineResult(kind, o.Criterion, total, kept, relearnEpochs, before, after, layers, clock.Elapsed.TotalSeconds));
-                chosen.Add((keeps, results[^1]));
+                var twin = results[firstAlike[b]];
+                progress?.Report(new PruningProgress(PruningPhase.Measure, b + 1, null, b + 1, baselines.Count,
+                    $"{baselines[b]}: the same connections as {twin.Allocation}; its result stands"));
+                results.Add(twin with { Allocation = baselines[b], Seconds = 0 });
             }
+            progress?.Report(new PruningProgress(PruningPhase.Done, 0, null, baselines.Count, baselines.Count, "Baselines compared"));
+            return results;
         }
         finally
         {
             entry.Restore(model);
         }
-        progress?.Report(new PruningProgress(PruningPhase.Done, 0, null, baselines.Count, baselines.Count, "Baselines compared"));
-        return results;
     }
 
     private static AccuracyPair Measure(Sequential model, Dataset validation, Dataset? test, PruningOptions o, CancellationToken ct) =>
         new(Evaluator.Evaluate(model, validation, o.EvaluationBatchSize, ct).Accuracy,
             test is null ? null : Evaluator.Evaluate(model, test, o.EvaluationBatchSize, ct).Accuracy);
-
-    private sealed class Relay(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }

@@ -576,12 +576,6 @@ public sealed class BudgetPruner
     internal static bool PrefersAsPruned(bool asPrunedInside, double asPrunedAccuracy, bool relearnedInside, double relearnedAccuracy) =>
         asPrunedInside && (!relearnedInside || asPrunedAccuracy > relearnedAccuracy);
 
-    /// <summary>Forwards synchronously (Progress&lt;T&gt; would post to a context and reorder).</summary>
-    private sealed class Relay<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
-
     internal static void CheckData(Sequential model, Dataset data, string what)
     {
         if (!data.SampleShape.AsSpan().SequenceEqual(model.InputShape))

@@ -612,6 +612,16 @@ public sealed class BudgetPrunerTests
             Assert.Equal(prunedState.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
             Assert.Equal(prunedState.Masks.TryGetValue(p.Name, out var m) ? m : null, p.Mask?.ReadOnlySpan.ToArray());
         }
+
+        // On two or more cores the two baselines re-learn side by side, each on its own copy; a model that cannot be
+        // copied runs them one after the other on itself, to the same results.
+        var trained = PruningTestSupport.TrainedSmall();
+        var oneByOne = new Sequential(trained.Name, trained.InputShape, [.. trained.Layers, new PassThrough("same")]);
+        Assert.Null(oneByOne.TryCopy());
+        var sequential = BaselineComparison.CompareAtEqualKept(oneByOne, original, report.ConnectionsKept, data.Train, data.Validation, data.Test, relearnEpochs: 1);
+        Assert.Equal(results.Select(r => (r.Allocation, r.ConnectionsKept, r.BeforeRelearn, r.AfterRelearn)),
+            sequential.Select(r => (r.Allocation, r.ConnectionsKept, r.BeforeRelearn, r.AfterRelearn)));
+        Assert.Equal(results.SelectMany(r => r.Layers), sequential.SelectMany(r => r.Layers));
     }
 
     [Fact]

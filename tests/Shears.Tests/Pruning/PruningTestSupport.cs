@@ -84,8 +84,12 @@ internal sealed class ScriptedRelearner(Action<int, Sequential> onRound) : IRele
 
     public void Relearn(Sequential model, Dataset train, TrainingOptions options, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
-        Epochs.Add(options.Epochs);
-        Options.Add(options);
-        onRound(++Calls, model);
+        // Baselines may re-learn side by side.
+        lock (Epochs)
+        {
+            Epochs.Add(options.Epochs);
+            Options.Add(options);
+            onRound(++Calls, model);
+        }
     }
 }
