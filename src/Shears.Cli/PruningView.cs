@@ -1,4 +1,5 @@
 using Shears.Pruning;
+using Shears.Tensors;
 using Spectre.Console;
 
 namespace Shears.Cli;
@@ -9,6 +10,9 @@ namespace Shears.Cli;
 /// </summary>
 internal static class PruningView
 {
+    /// <summary>The live display that runs scheduled together share (<see cref="RunScheduled"/>); null outside them.</summary>
+    private static readonly AsyncLocal<ProgressContext?> s_board = new();
+
     public static T Run<T>(IAnsiConsole console, string title, Func<IProgress<PruningProgress>, T> work)
     {
         if (!console.Profile.Capabilities.Interactive)
@@ -21,51 +25,74 @@ internal static class PruningView
                 if (milestone) console.MarkupLine(Markup.Escape($"{title}: {Describe(p)}"));
             }));
         }
-
+        if (s_board.Value is { } board) return Bars(board, console, title, work);
         T result = default!;
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .Start(ctx =>
+        Display(console).Start(ctx => result = Bars(ctx, console, title, work));
+        return result;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="jobs"/> as <see cref="KernelThreads.RunScheduled"/> does; on a terminal the
+    /// <see cref="Run"/> calls inside them share one live display, since a terminal holds only one.
+    /// </summary>
+    public static T[] RunScheduled<T>(IAnsiConsole console, IReadOnlyList<(int Width, Func<T> Job)> jobs)
+    {
+        if (!console.Profile.Capabilities.Interactive || s_board.Value is not null) return KernelThreads.RunScheduled(jobs);
+        T[] results = [];
+        Display(console).Start(ctx =>
+        {
+            // The jobs' threads start inside, so they see the board.
+            s_board.Value = ctx;
+            try { results = KernelThreads.RunScheduled(jobs); }
+            finally { s_board.Value = null; }
+        });
+        return results;
+    }
+
+    private static Spectre.Console.Progress Display(IAnsiConsole console) => console.Progress()
+        .AutoClear(false)
+        .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn());
+
+    /// <summary>One bar per phase of one run, on a live display it may share with runs beside it.</summary>
+    private static T Bars<T>(ProgressContext ctx, IAnsiConsole console, string title, Func<IProgress<PruningProgress>, T> work)
+    {
+        var tasks = new Dictionary<string, ProgressTask>();
+        ProgressTask Task(string key, string description)
+        {
+            if (!tasks.TryGetValue(key, out var t))
             {
-                var tasks = new Dictionary<string, ProgressTask>();
-                ProgressTask Task(string key, string description)
+                foreach (var other in tasks.Values) if (!other.IsFinished) other.Value = other.MaxValue;
+                tasks[key] = t = ctx.AddTask(description, maxValue: 1);
+            }
+            return t;
+        }
+        var result = work(new Inline(p =>
+        {
+            switch (p.Phase)
+            {
+                case PruningPhase.Sensitivity:
                 {
-                    if (!tasks.TryGetValue(key, out var t))
-                    {
-                        foreach (var other in tasks.Values) if (!other.IsFinished) other.Value = other.MaxValue;
-                        tasks[key] = t = ctx.AddTask(description, maxValue: 1);
-                    }
-                    return t;
+                    var t = Task($"s{p.Round}", $"round {p.Round} sensitivity");
+                    t.MaxValue = Math.Max(1, p.Total);
+                    t.Value = p.Step;
+                    t.Description = Markup.Escape($"{title} round {p.Round} sensitivity {p.Layer}");
+                    break;
                 }
-                result = work(new Inline(p =>
+                case PruningPhase.Relearn when p.Training is { } tr:
                 {
-                    switch (p.Phase)
-                    {
-                        case PruningPhase.Sensitivity:
-                        {
-                            var t = Task($"s{p.Round}", $"round {p.Round} sensitivity");
-                            t.MaxValue = Math.Max(1, p.Total);
-                            t.Value = p.Step;
-                            t.Description = Markup.Escape($"{title} round {p.Round} sensitivity {p.Layer}");
-                            break;
-                        }
-                        case PruningPhase.Relearn when p.Training is { } tr:
-                        {
-                            string phase = p.Round == 0 ? "warm-up" : $"round {p.Round}";
-                            var t = Task($"r{p.Round}", $"{phase} re-learning");
-                            t.MaxValue = (double)tr.Epochs * tr.BatchesPerEpoch;
-                            t.Value = (double)(tr.Epoch - 1) * tr.BatchesPerEpoch + tr.Batch;
-                            t.Description = Markup.Escape($"{title} {phase} re-learning epoch {tr.Epoch}/{tr.Epochs} loss {tr.Loss:F4} {tr.ImagesPerSecond:N0} img/s");
-                            break;
-                        }
-                        case PruningPhase.Check or PruningPhase.StepBack or PruningPhase.Measure:
-                            console.MarkupLine(Markup.Escape($"{title}: {Describe(p)}"));
-                            break;
-                    }
-                }));
-                foreach (var t in tasks.Values) t.Value = t.MaxValue;
-            });
+                    string phase = p.Round == 0 ? "warm-up" : $"round {p.Round}";
+                    var t = Task($"r{p.Round}", $"{phase} re-learning");
+                    t.MaxValue = (double)tr.Epochs * tr.BatchesPerEpoch;
+                    t.Value = (double)(tr.Epoch - 1) * tr.BatchesPerEpoch + tr.Batch;
+                    t.Description = Markup.Escape($"{title} {phase} re-learning epoch {tr.Epoch}/{tr.Epochs} loss {tr.Loss:F4} {tr.ImagesPerSecond:N0} img/s");
+                    break;
+                }
+                case PruningPhase.Check or PruningPhase.StepBack or PruningPhase.Measure:
+                    console.MarkupLine(Markup.Escape($"{title}: {Describe(p)}"));
+                    break;
+            }
+        }));
+        foreach (var t in tasks.Values) t.Value = t.MaxValue;
         return result;
     }
 

@@ -271,62 +271,38 @@ internal static class ReproduceCommand
         var skipped = new List<Skipped>();
         var images = new List<string>();
 
+        // Every original first (training runs on both cores), then every range of every model and seed as one list of jobs.
+        var jobs = new List<(long Cost, int Width, Func<RangeResults> Run)>();
         foreach (string modelName in s.Models)
             foreach (int seed in s.SeedList)
             {
                 var effort = Effort(modelName, s.Quick);
-                int trainEpochs = effort.TrainEpochs, relearnEpochs = effort.RelearnEpochs;
                 var validationSplit = new ValidationSplit(s.SplitKind, s.ValidationCount, seed);
                 var (train, validation) = validationSplit.Apply(splits.Train);
-                string modelPath = Path.Combine(s.Out, "models", $"{modelName}-seed{seed}-e{trainEpochs}.onnx");
-                var dense = TrainOrReuse(context, modelName, seed, trainEpochs, modelPath, validationSplit, train, validation, cancellation);
-
+                string modelPath = Path.Combine(s.Out, "models", $"{modelName}-seed{seed}-e{effort.TrainEpochs}.onnx");
+                long cost = TrainOrReuse(context, modelName, seed, effort.TrainEpochs, modelPath, validationSplit, train, validation, cancellation);
                 foreach (string rangeName in s.RangeNames)
                 {
-                    var range = RangeFor(rangeName, modelName);
-                    foreach (string allocationName in s.Allocations.Prepend("sensitivity").Distinct())
-                    {
-                        var allocation = PruneCommand.ParseAllocation(allocationName);
-                        var options = effort.Options(range, allocation, seed) with { ConfirmationImages = s.ConfirmationImages };
-                        var model = OnnxImporter.Load(modelPath);
-                        string title = $"{modelName} s{seed} {rangeName} {allocationName}";
-                        PruningReport report;
-                        try
-                        {
-                            report = PruningView.Run(console, title, p => new BudgetPruner(options).Prune(model, train, validation, splits.Test, p, cancellation));
-                        }
-                        catch (RangeException e)
-                        {
-                            // The original is already outside this range (another dataset, a weak seed): say so and go on.
-                            skipped.Add(new Skipped(modelName, rangeName, seed, e.Message));
-                            console.MarkupLine($"[yellow]{Markup.Escape(title)}: skipped.[/] {Markup.Escape(e.Message)}");
-                            break;
-                        }
-                        entries.Add(FromReport(report, rangeName, allocationName, seed, relearnEpochs));
-                        console.MarkupLine(Markup.Escape($"{title}: kept {report.KeptFraction:P2}, validation {report.Pruned.ValidationAccuracy:P2}, test {report.Pruned.TestAccuracy:P2}, floor {report.Range.MinAccuracy:P2}"));
-
-                        string stem = $"{modelName}-seed{seed}-{rangeName}-{allocationName}";
-                        OnnxExporter.Export(model, Path.Combine(s.Out, "models", stem + ".onnx"), SplitOptions.Recording(validationSplit));
-                        if (allocation == AllocationKind.Sensitivity && seed == s.FirstSeed && WeightPatternImage.CanRender(dense))
-                        {
-                            string png = $"weights-{modelName}-{rangeName}.png";
-                            WeightPatternImage.Render(dense, model, Path.Combine(s.Out, png), maxUnits: 100);
-                            images.Add(png);
-                        }
-
-                        if (allocation != AllocationKind.Sensitivity || s.NoBaselines || (seed > s.FirstSeed && !s.BaselinesEverySeed)) continue;
-                        // The baselines at the same number of connections, re-learned for as many epochs as the pruner spent in total (capped where set).
-                        int spent = effort.BaselineRelearnEpochs(
-                            Math.Max(relearnEpochs, report.RelearnEpochsTotal));
-                        // The baselines search nothing, so they have no use for held-out images: they report on the search's.
-                        var searched = options.SplitValidation(validation).Searched;
-                        var baselines = PruningView.Run(console, $"{title} baselines", p =>
-                            BaselineComparison.CompareAtEqualKept(dense, report.ConnectionsKept, train, searched, splits.Test, spent, options, p, cancellation));
-                        foreach (var b in baselines)
-                            entries.Add(FromBaseline(b, modelName, report, rangeName, seed));
-                    }
+                    // A range that tries several criteria runs them side by side, one core each.
+                    int width = 1 + effort.Options(RangeFor(rangeName, modelName), AllocationKind.Sensitivity, seed).AlsoTry.Count;
+                    jobs.Add((cost * width, width, () => PruneRange(console, s, modelName, seed, rangeName, effort, modelPath, validationSplit, train, validation, splits.Test, cancellation)));
                 }
             }
+        // The searches are independent, so they share the cores: the costliest (per-sample multiply-adds times the
+        // criteria tried) start first, and the cheaper ones fill the cores beside them. Two FCN-2 searches side by side,
+        // one core each, go 1.7 times as fast as one after the other with both cores (a pruned FCN-2 step gains little
+        // from a second core), CNN-3's iso-accuracy one 1.3 times; CNN-3's two-criteria floor fills both cores alone.
+        // Results join in the order of the models, seeds and ranges, the same bits as one after the other.
+        var order = Enumerable.Range(0, jobs.Count).OrderByDescending(i => jobs[i].Cost).ToArray();   // stable
+        var ran = PruningView.RunScheduled(console, order.Select(i => (jobs[i].Width, jobs[i].Run)).ToArray());
+        var byJob = new RangeResults[jobs.Count];
+        for (int k = 0; k < order.Length; k++) byJob[order[k]] = ran[k];
+        foreach (var done in byJob)
+        {
+            entries.AddRange(done.Entries);
+            skipped.AddRange(done.Skipped);
+            images.AddRange(done.Images);
+        }
 
         var results = new Results(s.Quick, s.Seeds, clock.Elapsed.TotalSeconds, SplitDescription(s), entries, skipped);
         CliContext.WriteJson(Path.Combine(s.Out, "results.json"), results);
@@ -336,6 +312,59 @@ internal static class ReproduceCommand
         console.MarkupLine($"results in [bold]{Markup.Escape(Path.GetFullPath(s.Out))}[/] (results.md, results.json) after {Progress.Clock(clock.Elapsed)}");
     }
 
+    /// <summary>What one range's runs of one model and seed add to the results.</summary>
+    private sealed record RangeResults(List<Entry> Entries, List<Skipped> Skipped, List<string> Images);
+
+    /// <summary>Prunes the original at <paramref name="modelPath"/> against one range with every allocation asked for, then runs the baselines at the kept count.</summary>
+    private static RangeResults PruneRange(IAnsiConsole console, Settings s, string modelName, int seed, string rangeName, ModelEffort effort, string modelPath,
+        ValidationSplit validationSplit, Dataset train, Dataset validation, Dataset test, CancellationToken cancellation)
+    {
+        var done = new RangeResults([], [], []);
+        var range = RangeFor(rangeName, modelName);
+        var dense = OnnxImporter.Load(modelPath);
+        foreach (string allocationName in s.Allocations.Prepend("sensitivity").Distinct())
+        {
+            var allocation = PruneCommand.ParseAllocation(allocationName);
+            var options = effort.Options(range, allocation, seed) with { ConfirmationImages = s.ConfirmationImages };
+            var model = OnnxImporter.Load(modelPath);
+            string title = $"{modelName} s{seed} {rangeName} {allocationName}";
+            PruningReport report;
+            try
+            {
+                report = PruningView.Run(console, title, p => new BudgetPruner(options).Prune(model, train, validation, test, p, cancellation));
+            }
+            catch (RangeException e)
+            {
+                // The original is already outside this range (another dataset, a weak seed): say so and go on.
+                done.Skipped.Add(new Skipped(modelName, rangeName, seed, e.Message));
+                console.MarkupLine($"[yellow]{Markup.Escape(title)}: skipped.[/] {Markup.Escape(e.Message)}");
+                break;
+            }
+            done.Entries.Add(FromReport(report, rangeName, allocationName, seed, effort.RelearnEpochs));
+            console.MarkupLine(Markup.Escape($"{title}: kept {report.KeptFraction:P2}, validation {report.Pruned.ValidationAccuracy:P2}, test {report.Pruned.TestAccuracy:P2}, floor {report.Range.MinAccuracy:P2}"));
+
+            string stem = $"{modelName}-seed{seed}-{rangeName}-{allocationName}";
+            OnnxExporter.Export(model, Path.Combine(s.Out, "models", stem + ".onnx"), SplitOptions.Recording(validationSplit));
+            if (allocation == AllocationKind.Sensitivity && seed == s.FirstSeed && WeightPatternImage.CanRender(dense))
+            {
+                string png = $"weights-{modelName}-{rangeName}.png";
+                WeightPatternImage.Render(dense, model, Path.Combine(s.Out, png), maxUnits: 100);
+                done.Images.Add(png);
+            }
+
+            if (allocation != AllocationKind.Sensitivity || s.NoBaselines || (seed > s.FirstSeed && !s.BaselinesEverySeed)) continue;
+            // The baselines at the same number of connections, re-learned for as many epochs as the pruner spent in total (capped where set).
+            int spent = effort.BaselineRelearnEpochs(Math.Max(effort.RelearnEpochs, report.RelearnEpochsTotal));
+            // The baselines search nothing, so they have no use for held-out images: they report on the search's.
+            var searched = options.SplitValidation(validation).Searched;
+            var baselines = PruningView.Run(console, $"{title} baselines", p =>
+                BaselineComparison.CompareAtEqualKept(dense, report.ConnectionsKept, train, searched, test, spent, options, p, cancellation));
+            foreach (var b in baselines)
+                done.Entries.Add(FromBaseline(b, modelName, report, rangeName, seed));
+        }
+        return done;
+    }
+
     private static string SplitDescription(Settings s) => (s.SplitKind == ValidationSplitKind.Last
         ? new ValidationSplit(ValidationSplitKind.Last, s.ValidationCount).Describe()
         : $"{s.ValidationCount:N0} training images drawn at random by each seed") +
@@ -343,20 +372,21 @@ internal static class ReproduceCommand
 
     public sealed record Results(bool Quick, int Seeds, double Seconds, string ValidationSplit, IReadOnlyList<Entry> Entries, IReadOnlyList<Skipped> Skipped);
 
-    private static Sequential TrainOrReuse(CliContext context, string modelName, int seed, int epochs, string path, ValidationSplit split,
+    /// <summary>Trains the original (or reuses it) and returns its per-sample multiply-adds, what its searches cost.</summary>
+    private static long TrainOrReuse(CliContext context, string modelName, int seed, int epochs, string path, ValidationSplit split,
         Dataset train, Dataset validation, CancellationToken cancellation)
     {
         // A cached model is reused only if it held out the same images; otherwise its validation would include training images.
         if (File.Exists(path) && SplitOptions.RecordedIn(path) == split)
         {
             context.Console.MarkupLine($"{modelName} seed {seed}: reusing [grey]{Markup.Escape(path)}[/]");
-            return OnnxImporter.Load(path);
+            return OnnxImporter.Load(path).MultiplyAddsPerSample();
         }
         var model = Models.ModelZoo.Create(modelName, train.SampleShape, Math.Max(10, train.ClassCount), seed);
         var trainer = new Trainer(model, new TrainingOptions { Epochs = epochs, Seed = seed });
         TrainingView.Run(context.Console, $"{modelName} seed {seed}", p => trainer.Train(train, validation, p, cancellation));
         OnnxExporter.Export(model, path, SplitOptions.Recording(split));
-        return model;
+        return model.MultiplyAddsPerSample();
     }
 
     private static Entry FromReport(PruningReport r, string rangeName, string allocation, int seed, int relearnEpochs) =>

@@ -145,6 +145,28 @@ public sealed class Sequential
         return (int)Math.Clamp(fitting / group * group, group, int.MaxValue);
     }
 
+    /// <summary>
+    /// Multiply-adds per sample in the weighted layers (convolutions and fully connected ones), as if dense: what one
+    /// sample costs, to weigh models against each other (CNN-3 about 3.9 million, FCN-2 266,200).
+    /// </summary>
+    public long MultiplyAddsPerSample()
+    {
+        long total = 0;
+        ReadOnlySpan<int> shape = InputShape;
+        foreach (var layer in _runOrder)
+        {
+            var output = layer.OutputShape(shape);
+            total += layer switch
+            {
+                Conv2d conv => (long)conv.Weight.Count * output[^1] * output[^2],
+                Linear linear => linear.Weight.Count,
+                _ => 0,
+            };
+            shape = output;
+        }
+        return total;
+    }
+
     /// <summary>Total connections (entries of prunable weights) and how many are kept.</summary>
     public (long Total, long Kept) Connections()
     {

@@ -99,6 +99,9 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Equal([1, 2], iso.Where(e => !e.GetProperty("equalKeptBaseline").GetBoolean()).Select(e => e.GetProperty("seed").GetInt32()).Order());
         var baselineSeeds = iso.Where(e => e.GetProperty("equalKeptBaseline").GetBoolean()).Select(e => e.GetProperty("seed").GetInt32()).Distinct().Order();
         Assert.Equal(everySeed ? [1, 2] : [1], baselineSeeds);
+        // The runs share the cores, yet their entries come in the order of the seeds, then the ranges.
+        var seedsInOrder = entries.Select(e => e.GetProperty("seed").GetInt32()).ToArray();
+        Assert.Equal(seedsInOrder.Order(), seedsInOrder);
         string md = File.ReadAllText(Path.Combine(output, "results.md"));
         Assert.Contains("| fcn1 | iso-accuracy | sensitivity | 2 |", md);
         // Without --confirm the search decides on every validation image and nothing is held out.

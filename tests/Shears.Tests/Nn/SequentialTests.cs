@@ -304,4 +304,13 @@ public class SequentialTests
         Assert.Contains("fc2.weight", e.Message);
         foreach (var p in model.Parameters) Assert.Equal(before[p.Name], p.Value.ReadOnlySpan.ToArray());
     }
+
+    [Fact]
+    public void Multiply_adds_per_sample_count_the_dense_convolutions_and_fully_connected_layers()
+    {
+        // CNN-3: 3×3×1×32 at 28×28, 3×3×32×64 at 14×14, then 3136×10; FCN-2: 784·300 + 300·100 + 100·10.
+        Assert.Equal(288L * 784 + 18_432L * 196 + 31_360, Shears.Models.ModelZoo.Create("cnn3").MultiplyAddsPerSample());
+        Assert.Equal(266_200L, Shears.Models.ModelZoo.Create("fcn2").MultiplyAddsPerSample());
+        Assert.Equal(7_840L, Shears.Models.ModelZoo.Create("fcn1").MultiplyAddsPerSample());
+    }
 }
