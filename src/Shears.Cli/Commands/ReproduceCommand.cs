@@ -69,7 +69,7 @@ internal static class ReproduceCommand
 
     public static Command Create(CliContext context)
     {
-        var quick = new Option<bool>("--quick") { Description = "Fewer epochs and rounds: a few minutes instead of half an hour." };
+        var quick = new Option<bool>("--quick") { Description = "Fewer epochs and rounds: a few minutes instead of about 40." };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per configuration (training and re-learning).", DefaultValueFactory = _ => 1 };
         var firstSeed = new Option<int>("--first-seed") { Description = "The first seed: --seeds 2 --first-seed 3 runs seeds 3 and 4 (baselines run for the first seed run).", DefaultValueFactory = _ => 1 };
         var ranges = new Option<string>("--ranges") { Description = "Comma-separated ranges to prune against: paper-floor, iso-accuracy.", DefaultValueFactory = _ => string.Join(",", RangeKinds) };
@@ -240,8 +240,9 @@ internal static class ReproduceCommand
     /// 1e-3 left the unshifted seed 1 at 98.98–99.12% against 99.16% (without shifts, 99.20%), so every round
     /// started below the original. Pure distillation (α 1 at temperatures 1, 2 or 4) did not hold iso-accuracy's
     /// first rounds better than α 0.9.</item>
-    /// <item>Baselines re-learn as many epochs as the pruner spent, at most 10 for CNN-3 and 60 for FCN-2, which keeps
-    /// them to about 6 of the full run's 48 minutes on the slower machine measured.</item>
+    /// <item>Baselines re-learn as many epochs as the pruner spent, at most 10 for CNN-3 and 60 for FCN-2, which kept
+    /// them to about 6 of the full run's 48 minutes on the slower machine measured, one after the other; side by side,
+    /// with the searches sharing the cores, the whole run takes 41 minutes there.</item>
     /// </list>
     /// </summary>
     public static ModelEffort Effort(string model, bool quick) => (model, quick) switch
