@@ -184,13 +184,21 @@ public sealed class ForkJoinTests
                 Interlocked.Increment(ref finished);
             }
         };
+        // Both jobs wait for each other, read their kernel threads, and wait again: neither leaves before the other has read.
+        int BothIn()
+        {
+            Assert.True(together.SignalAndWait(TimeSpan.FromSeconds(10)));
+            int threads = ForkJoin.Threads;
+            Assert.True(together.SignalAndWait(TimeSpan.FromSeconds(10)));
+            return threads;
+        }
         // On two cores: the first (two wide) runs alone; the next two fit together (each waits to see the other
         // running, with kernels on one thread); the last waits for one of them.
         var results = ForkJoin.Scheduled<int>(
         [
             (2, Job(0, () => { Thread.Sleep(30); return 10; })),
-            (1, Job(1, () => { Assert.True(together.SignalAndWait(TimeSpan.FromSeconds(10))); Assert.Equal(1, ForkJoin.Threads); Thread.Sleep(30); return 11; })),
-            (1, Job(2, () => { Assert.True(together.SignalAndWait(TimeSpan.FromSeconds(10))); Assert.Equal(1, ForkJoin.Threads); return 12; })),
+            (1, Job(1, () => { int threads = BothIn(); Assert.Equal(1, threads); Thread.Sleep(30); return 11; })),
+            (1, Job(2, () => { int threads = BothIn(); Assert.Equal(1, threads); return 12; })),
             (1, Job(3, () => 13)),
         ], cores: 2);
         Assert.Equal([10, 11, 12, 13], results);
