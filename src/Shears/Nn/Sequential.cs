@@ -188,6 +188,22 @@ public sealed class Sequential
         return copy;
     }
 
+    /// <summary>
+    /// This model and <paramref name="count"/> − 1 independent copies of it (<see cref="TryCopy"/>): one for each of
+    /// as many jobs side by side. Null when a layer cannot make a blank of itself.
+    /// </summary>
+    public Sequential[]? TryCopies(int count)
+    {
+        var models = new Sequential[Math.Max(0, count)];
+        for (int i = 0; i < models.Length; i++)
+        {
+            var model = i == 0 ? this : TryCopy();
+            if (model is null) return null;
+            models[i] = model;
+        }
+        return models;
+    }
+
     /// <summary>A copy of every parameter's value and mask, to restore later (checkpoints, pruning step-back).</summary>
     public ModelState Snapshot() => ModelState.Capture(this);
 }

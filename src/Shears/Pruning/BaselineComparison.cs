@@ -76,17 +76,15 @@ public static class BaselineComparison
             var distinct = Enumerable.Range(0, baselines.Count).Where(b => firstAlike[b] == b).ToArray();
 
             // The distinct ones re-learn side by side, each on its own copy of the model, when there are cores for them.
-            var models = new Sequential?[distinct.Length];
-            models[0] = model;
-            bool sideBySide = KernelThreads.Cores > 1;
-            for (int d = 1; d < distinct.Length && sideBySide; d++) sideBySide = (models[d] = model.TryCopy()) is not null;
+            var models = KernelThreads.Cores > 1 ? model.TryCopies(distinct.Length) : null;
+            bool sideBySide = models is not null;
             var gate = new object();
             var shared = progress is null || !sideBySide ? progress : new Relay<PruningProgress>(p => { lock (gate) progress.Report(p); });
             BaselineResult Run(int d)
             {
                 int b = distinct[d];
                 var kind = baselines[b];
-                var target = sideBySide ? models[d]! : model;
+                var target = models?[d] ?? model;
                 var targetWeights = PrunableWeight.Of(target);
                 var clock = Stopwatch.StartNew();
                 original.Restore(target);

@@ -58,10 +58,8 @@ public sealed class BudgetPruner
         // one core and models to give them, they run side by side (KernelThreads.RunSideBySide).
         var clock = Stopwatch.StartNew();
         var criteria = Options.AlsoTry.Prepend(Options.Criterion).ToArray();
-        var models = new Sequential?[criteria.Length];
-        models[0] = model;
-        bool sideBySide = KernelThreads.Cores > 1;
-        for (int i = 1; i < criteria.Length && sideBySide; i++) sideBySide = (models[i] = model.TryCopy()) is not null;
+        var models = KernelThreads.Cores > 1 ? model.TryCopies(criteria.Length) : null;
+        bool sideBySide = models is not null;
         var original = sideBySide ? null : model.Snapshot();
         var gate = new object();
         // Each path ends with its report and its network (one after the other, every path works on the model itself).
@@ -72,7 +70,7 @@ public sealed class BudgetPruner
             {
                 lock (gate) progress.Report(p with { Message = $"{criterion}: {p.Message}" });
             });
-            var target = models[i] ?? model;
+            var target = models?[i] ?? model;
             original?.Restore(target);
             pathProgress?.Report(new PruningProgress(PruningPhase.Measure, 0, null, 0, 0,
                 $"path {i + 1} of {criteria.Length}, from the original{(sideBySide ? ", beside the others" : "")}"));

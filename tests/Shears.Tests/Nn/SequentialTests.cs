@@ -32,6 +32,14 @@ public class SequentialTests
 
         // A layer that cannot make a blank of itself makes the model uncopyable.
         Assert.Null(new Sequential("odd", [4], new Linear("fc", 4, 4), new Opaque("opaque")).TryCopy());
+        Assert.Null(new Sequential("odd", [4], new Linear("fc", 4, 4), new Opaque("opaque")).TryCopies(2));
+
+        // One model per job side by side: the model itself first, then copies of it.
+        var three = model.TryCopies(3)!;
+        Assert.Same(model, three[0]);
+        Assert.Equal(3, three.Distinct().Count());
+        Assert.All(three, m => Assert.Equal(model.Snapshot().Masks, m.Snapshot().Masks));
+        Assert.Empty(model.TryCopies(0)!);
     }
 
     private sealed class Opaque(string name) : Layer(name)

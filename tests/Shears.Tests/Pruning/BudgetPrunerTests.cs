@@ -622,6 +622,7 @@ public sealed class BudgetPrunerTests
         Assert.Equal(results.Select(r => (r.Allocation, r.ConnectionsKept, r.BeforeRelearn, r.AfterRelearn)),
             sequential.Select(r => (r.Allocation, r.ConnectionsKept, r.BeforeRelearn, r.AfterRelearn)));
         Assert.Equal(results.SelectMany(r => r.Layers), sequential.SelectMany(r => r.Layers));
+        Assert.Empty(BaselineComparison.CompareAtEqualKept(model, original, report.ConnectionsKept, data.Train, data.Validation, data.Test, relearnEpochs: 1, baselines: []));
     }
 
     [Fact]
