@@ -75,9 +75,7 @@ public sealed class Sequential
     {
         if (input.Rank != InputShape.Length + 1 || !input.Shape[1..].SequenceEqual(InputShape))
             throw new ArgumentException($"Model '{Name}' expects input [batch, {string.Join(", ", InputShape)}] but got {input}.");
-        var x = input;
-        foreach (var layer in _runOrder) x = layer.Forward(x, training);
-        return x;
+        return ForwardThrough(0, _runOrder.Length, input, training);
     }
 
     /// <summary>
@@ -87,8 +85,14 @@ public sealed class Sequential
     internal Tensor ForwardFrom(int first, Tensor input, bool training)
     {
         if ((uint)first >= (uint)_runOrder.Length) throw new ArgumentOutOfRangeException(nameof(first), first, $"Model '{Name}' runs {_runOrder.Length} layers.");
+        return ForwardThrough(first, _runOrder.Length, input, training);
+    }
+
+    /// <summary>Runs a batch through layers <paramref name="first"/> up to, not including, <paramref name="end"/> of <see cref="ExecutionOrder"/>; the result is owned by the last of them (the input itself when there are none).</summary>
+    internal Tensor ForwardThrough(int first, int end, Tensor input, bool training)
+    {
         var x = input;
-        for (int i = first; i < _runOrder.Length; i++) x = _runOrder[i].Forward(x, training);
+        for (int i = first; i < end; i++) x = _runOrder[i].Forward(x, training);
         return x;
     }
 

@@ -35,8 +35,7 @@ internal sealed class SuffixEvaluation
         _labels = new int[data.Count];
         foreach (var (start, count, x, labels) in data.InOrder(_passSize, model.InputShape, ct))
         {
-            var y = x;
-            for (int i = 0; i < _first; i++) y = model.ExecutionOrder[i].Forward(y, training: false);
+            var y = model.ForwardThrough(0, _first, x, training: false);
             y.ReadOnlySpan[..(count * _sampleLength)].CopyTo(_entering.AsSpan(start * _sampleLength));
             labels.AsSpan(0, count).CopyTo(_labels.AsSpan(start));
         }

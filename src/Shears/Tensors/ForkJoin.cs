@@ -42,7 +42,7 @@ internal static class ForkJoin
     [ThreadStatic] private static bool t_inPartition;
 
     /// <summary>
-    /// Jobs started together by <see cref="SideBySide"/>, how many of them still run, and the group the starting
+    /// Jobs started together by <see cref="Scheduled"/>, how many of them still run, and the group the starting
     /// thread's own job belongs to (side-by-side jobs may start side-by-side jobs of their own).
     /// </summary>
     private sealed class JobGroup(int running, JobGroup? parent)
@@ -68,38 +68,13 @@ internal static class ForkJoin
     }
 
     /// <summary>Runs each job on a thread of its own and waits for all; rethrows the first failure (a cancellation only when nothing else failed).</summary>
-    internal static T[] SideBySide<T>(IReadOnlyList<Func<T>> jobs)
-    {
-        var group = new JobGroup(jobs.Count, t_group);
-        var results = new T[jobs.Count];
-        var errors = new Exception?[jobs.Count];
-        var threads = new Thread[jobs.Count];
-        for (int i = 0; i < jobs.Count; i++)
-        {
-            int index = i;
-            threads[i] = new Thread(() =>
-            {
-                t_group = group;
-                try { results[index] = jobs[index](); }
-                catch (Exception e) { errors[index] = e; }
-                finally
-                {
-                    Interlocked.Decrement(ref group.Running);
-                    t_group = null;
-                }
-            }) { IsBackground = true, Name = $"Shears side-by-side job {i + 1}" };
-        }
-        foreach (var thread in threads) thread.Start();
-        foreach (var thread in threads) thread.Join();
-        var error = errors.FirstOrDefault(e => e is not null and not OperationCanceledException) ?? errors.FirstOrDefault(e => e is not null);
-        if (error is not null) ExceptionDispatchInfo.Throw(error);
-        return results;
-    }
+    internal static T[] SideBySide<T>(IReadOnlyList<Func<T>> jobs) =>
+        Scheduled(jobs.Select(job => (1, job)).ToArray(), cores: int.MaxValue);
 
     /// <summary>
     /// Runs jobs in list order, each on a thread of its own, starting the next whenever the widths of those running
     /// leave room for it within <paramref name="cores"/> (a job wider than that runs alone). Jobs that run together
-    /// form one group, as <see cref="SideBySide"/>'s do. Rethrows the first failure once every started job has ended;
+    /// form one group: while more than one of it runs, each keeps its kernels on its own thread. Rethrows the first failure once every started job has ended;
     /// after a failure no further job starts.
     /// </summary>
     internal static T[] Scheduled<T>(IReadOnlyList<(int Width, Func<T> Job)> jobs, int cores)
@@ -113,14 +88,18 @@ internal static class ForkJoin
         // Under the gate: start every job that fits, in order.
         void StartFitting()
         {
+            var starting = new List<(int Index, int Width)>();
             while (!failed && next < jobs.Count && (running == 0 || used + Math.Max(1, jobs[next].Width) <= cores))
             {
-                int index = next++;
-                int width = Math.Max(1, jobs[index].Width);
+                int width = Math.Max(1, jobs[next].Width);
+                starting.Add((next++, width));
                 used += width;
                 running++;
-                // Counted before the thread starts, so the jobs already running see it at once.
-                Interlocked.Increment(ref group.Running);
+            }
+            // Counted before any of them starts, so no job sees itself alone while others are about to run beside it.
+            Interlocked.Add(ref group.Running, starting.Count);
+            foreach (var (index, width) in starting)
+            {
                 new Thread(() =>
                 {
                     t_group = group;
@@ -139,7 +118,7 @@ internal static class ForkJoin
                             Monitor.PulseAll(gate);
                         }
                     }
-                }) { IsBackground = true, Name = $"Shears scheduled job {index + 1}" }.Start();
+                }) { IsBackground = true, Name = $"Shears job {index + 1}" }.Start();
             }
         }
         lock (gate)
