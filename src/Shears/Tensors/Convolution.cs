@@ -62,11 +62,16 @@ public static class Convolution
     /// and the gradient with respect to its output. Given a <paramref name="keep"/> mask, entries it prunes are
     /// not needed: a mask that keeps at most <see cref="SparseConvolution.WeightGradientDensity"/> of the filter
     /// goes to <see cref="SparseConvolution"/>, which leaves them zero.
+    /// <para>A batch may be run in consecutive chunks of whole groups (<see cref="GroupSize"/> images; the last chunk
+    /// may end short): the first chunk as above, each later one with <paramref name="continuing"/> set, adding its
+    /// groups to the gradients the chunks before it left. The bias is summed in double across groups, so the
+    /// running double totals travel between chunks in <paramref name="biasTotals"/>. The result is the same, to the
+    /// bit, as one call over the whole batch.</para>
     /// </summary>
     public static unsafe void WeightGradient(
         ReadOnlySpan<float> images, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient,
         int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding, int stride,
-        ReadOnlySpan<float> keep = default)
+        ReadOnlySpan<float> keep = default, Span<double> biasTotals = default, bool continuing = false)
     {
         var g = Geometry.Create(batch, inChannels, height, width, outChannels, kernel, padding, stride);
         g.Check(nameof(images), images.Length, g.ImagesLength);
@@ -75,14 +80,18 @@ public static class Convolution
         g.Check(nameof(biasGradient), biasGradient.Length, outChannels);
         if (!keep.IsEmpty && g.Sparse(keep, SparseConvolution.WeightGradientDensity))
         {
-            SparseConvolution.WeightGradient(images, outputGradient, keep, weightGradient, biasGradient, batch, inChannels, height, width, outChannels, kernel, padding);
+            SparseConvolution.WeightGradient(images, outputGradient, keep, weightGradient, biasGradient, batch, inChannels, height, width, outChannels, kernel, padding, biasTotals, continuing);
             return;
         }
         int weights = (int)g.WeightLength;
+        if (!biasTotals.IsEmpty) g.Check(nameof(biasTotals), biasTotals.Length, outChannels);
+        else if (continuing) throw new ArgumentException("Continuing a weight gradient needs the bias totals it left.", nameof(biasTotals));
         if (g.Groups == 0 || g.Spatial == 0)
         {
+            if (continuing) return;
             weightGradient[..weights].Clear();
             biasGradient[..outChannels].Clear();
+            if (!biasTotals.IsEmpty) biasTotals[..outChannels].Clear();
             return;
         }
         float[] partials = ArrayPool<float>.Shared.Rent(g.Groups * weights);
@@ -95,17 +104,13 @@ public static class Convolution
                 var work = new WeightGradientWork(g, x, dy, p, pb);
                 ForkJoin.Run(work, g.Groups);
             }
-            // Partials are added in group order: the sum does not depend on which thread ran which group.
+            // Partials are added in group order: the sum does not depend on which thread ran which group, and a
+            // batch run in chunks of whole groups adds the same partials in the same order.
             var dw = weightGradient[..weights];
-            partials.AsSpan(0, weights).CopyTo(dw);
-            for (int group = 1; group < g.Groups; group++)
+            if (!continuing) partials.AsSpan(0, weights).CopyTo(dw);
+            for (int group = continuing ? 0 : 1; group < g.Groups; group++)
                 TensorPrimitives.Add(dw, partials.AsSpan(group * weights, weights), dw);
-            for (int c = 0; c < outChannels; c++)
-            {
-                double total = 0;
-                for (int group = 0; group < g.Groups; group++) total += biasPartials[group * outChannels + c];
-                biasGradient[c] = (float)total;
-            }
+            SumBias(biasPartials, g.Groups, biasGradient[..outChannels], biasTotals.IsEmpty ? default : biasTotals[..outChannels], continuing);
         }
         finally
         {
@@ -136,6 +141,22 @@ public static class Convolution
         {
             var work = new InputGradientWork(g, dy, packed, dx);
             ForkJoin.Run(work, g.Groups);
+        }
+    }
+
+    /// <summary>
+    /// biasGradient[c] = the sum of the groups' partials for channel c, in group order, in double; continuing from
+    /// <paramref name="biasTotals"/> (a chunk after the first) and leaving the new totals there when given.
+    /// </summary>
+    internal static void SumBias(double[] biasPartials, int groups, Span<float> biasGradient, Span<double> biasTotals, bool continuing)
+    {
+        int channels = biasGradient.Length;
+        for (int c = 0; c < channels; c++)
+        {
+            double total = continuing ? biasTotals[c] : 0;
+            for (int group = 0; group < groups; group++) total += biasPartials[group * channels + c];
+            if (!biasTotals.IsEmpty) biasTotals[c] = total;
+            biasGradient[c] = (float)total;
         }
     }
 

@@ -88,26 +88,34 @@ public static class SparseConvolution
 
     /// <summary>
     /// weightGradient [out, in, k, k] (overwritten: the gradient where <paramref name="keep"/> is nonzero, zero
-    /// elsewhere) and biasGradient [out] (overwritten), from the images the forward saw and the output gradient.
+    /// elsewhere) and biasGradient [out] (overwritten), from the images the forward saw and the output gradient;
+    /// or, with <paramref name="continuing"/>, one later chunk of a batch added on as
+    /// <see cref="Convolution.WeightGradient"/> describes.
     /// </summary>
     public static unsafe void WeightGradient(
         ReadOnlySpan<float> images, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> keep, Span<float> weightGradient, Span<float> biasGradient,
-        int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding)
+        int batch, int inChannels, int height, int width, int outChannels, int kernel, int padding,
+        Span<double> biasTotals = default, bool continuing = false)
     {
         var g = Geometry.Create(batch, inChannels, height, width, outChannels, kernel, padding);
         ThrowHelper.IfTooShort(nameof(images), images.Length, g.ImagesLength);
         ThrowHelper.IfTooShort(nameof(outputGradient), outputGradient.Length, g.OutputLength);
         ThrowHelper.IfTooShort(nameof(keep), keep.Length, g.WeightLength);
+        if (!biasTotals.IsEmpty) ThrowHelper.IfTooShort(nameof(biasTotals), biasTotals.Length, outChannels);
+        else if (continuing) throw new ArgumentException("Continuing a weight gradient needs the bias totals it left.", nameof(biasTotals));
         ThrowHelper.IfTooShort(nameof(weightGradient), weightGradient.Length, g.WeightLength);
         ThrowHelper.IfTooShort(nameof(biasGradient), biasGradient.Length, outChannels);
         int weights = (int)g.WeightLength, groups = Groups(batch);
         var dw = weightGradient[..weights];
-        dw.Clear();
         if (groups == 0 || g.Spatial == 0)
         {
+            if (continuing) return;
+            dw.Clear();
             biasGradient[..outChannels].Clear();
+            if (!biasTotals.IsEmpty) biasTotals[..outChannels].Clear();
             return;
         }
+        if (!continuing) dw.Clear();
         var source = new Padded(inChannels, height, width, padding, kernel);
         var taps = t_taps ??= new TapList();
         int kept = taps.BuildKept(keep[..weights], outChannels, inChannels, kernel, source, g.OutH * source.PaddedWidth);
@@ -123,16 +131,14 @@ public static class SparseConvolution
                 ForkJoin.Run(work, groups);
             }
             // Partials are added in group order: the sum does not depend on which thread ran which group.
+            // A later chunk of a batch adds its first group to what the chunks before it left, then the rest in order.
             var total = partials.AsSpan(0, kept);
+            if (continuing)
+                for (int t = 0; t < kept; t++) total[t] = dw[taps.Index[t]] + total[t];
             for (int group = 1; group < groups; group++)
                 TensorPrimitives.Add(total, partials.AsSpan(group * kept, kept), total);
             for (int t = 0; t < kept; t++) dw[taps.Index[t]] = total[t];
-            for (int c = 0; c < outChannels; c++)
-            {
-                double sum = 0;
-                for (int group = 0; group < groups; group++) sum += biasPartials[group * outChannels + c];
-                biasGradient[c] = (float)sum;
-            }
+            Convolution.SumBias(biasPartials, groups, biasGradient[..outChannels], biasTotals.IsEmpty ? default : biasTotals[..outChannels], continuing);
         }
         finally
         {

@@ -109,4 +109,41 @@ public sealed class ConvolutionTests
         Assert.Contains("weight", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => Convolution.Forward(x, weight, bias, y, 3, 0, 5, 5, 4, 3, 1, 1));
     }
+
+    private static int[] ConvBits(ReadOnlySpan<float> values) => values.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Convolution_weight_gradients_continued_chunk_by_chunk_are_those_of_one_call(bool sparse)
+    {
+        // An odd geometry whose rows end in vector tails, 29 images (a short last group), chunks of 8 and 16.
+        const int batch = 29, inC = 3, h = 9, w = 7, outC = 5, k = 3, p = 1;
+        var rng = new Random(sparse ? 3 : 4);
+        var x = NnTestSupport.RandomFloats(rng, batch * inC * h * w);
+        var dy = NnTestSupport.RandomFloats(rng, batch * outC * h * w);
+        var keep = Enumerable.Range(0, outC * inC * k * k).Select(_ => sparse ? (rng.NextDouble() < 0.1 ? 1f : 0f) : 1f).ToArray();
+        var dw = new float[keep.Length];
+        var db = new float[outC];
+        Convolution.WeightGradient(x, dy, dw, db, batch, inC, h, w, outC, k, p, 1, keep);
+
+        foreach (int chunk in new[] { 8, 16 })
+        {
+            var cdw = Enumerable.Repeat(float.NaN, keep.Length).ToArray();   // the first chunk must overwrite
+            var cdb = new float[outC];
+            var totals = new double[outC];
+            for (int start = 0; start < batch; start += chunk)
+            {
+                int n = Math.Min(chunk, batch - start);
+                Convolution.WeightGradient(x.AsSpan(start * inC * h * w, n * inC * h * w), dy.AsSpan(start * outC * h * w, n * outC * h * w),
+                    cdw, cdb, n, inC, h, w, outC, k, p, 1, keep, totals, continuing: start > 0);
+            }
+            Assert.Equal(ConvBits(dw), ConvBits(cdw));
+            Assert.Equal(ConvBits(db), ConvBits(cdb));
+        }
+        Assert.Contains(dw, v => v != 0);
+
+        var e = Assert.Throws<ArgumentException>(() => Convolution.WeightGradient(x, dy, dw, db, batch, inC, h, w, outC, k, p, 1, keep, continuing: true));
+        Assert.Contains("bias totals", e.Message);
+    }
 }
