@@ -43,7 +43,6 @@ public static class LayerProfile
                 if (step >= 2) backward[l].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
             }
         }
-        static double Median(List<double> v) { v.Sort(); return v[v.Count / 2]; }
         double total = Enumerable.Range(0, layers.Count).Sum(l => Median(forward[l]) + Median(backward[l]));
         string F(double x) => x.ToString("F2", CultureInfo.InvariantCulture);
         output.WriteLine($"{model}, batch {batch}, {KernelThreads.Max} threads, {forward[0].Count} steps (median ms per call)");
@@ -55,6 +54,66 @@ public static class LayerProfile
             output.WriteLine($"| {layers[l].Name} | {F(f)} | {F(b)} | {100 * (f + b) / total:F0}% |");
         }
         output.WriteLine($"| total | {F(Enumerable.Range(0, layers.Count).Sum(l => Median(forward[l])))} | {F(Enumerable.Range(0, layers.Count).Sum(l => Median(backward[l])))} | {F(total)} ms |");
+        if (net.TrainingChunkSize > 0) StepsByChunk(output, net, input, random);
         return 0;
+    }
+
+    /// <summary>
+    /// The whole step (model forward and backward) by <see cref="Sequential.TrainingChunkSize"/>, every size in
+    /// one run and in turn, so their ratios share the machine's state; the chunk sizes give the same bits.
+    /// </summary>
+    private static void StepsByChunk(TextWriter output, Sequential net, Tensor input, Random random)
+    {
+        int batch = input.Dim(0), chosen = net.TrainingChunkSize;
+        int[] sizes = [0, .. new[] { 8, 16, 24, 32, 48, 64 }.Where(c => c < batch)];
+        var times = sizes.Select(_ => new List<double>()).ToArray();
+        var loss = new FixedGradient(batch, net.ClassCount, random);
+        var clock = Stopwatch.StartNew();
+        for (int round = 0; round < 3 || clock.Elapsed.TotalSeconds < 3 * sizes.Length; round++)
+        {
+            for (int s = 0; s < sizes.Length; s++)
+            {
+                net.TrainingChunkSize = sizes[s];
+                long t0 = Stopwatch.GetTimestamp();
+                net.TrainingStep(input, loss);
+                if (round >= 1) times[s].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+        }
+        net.TrainingChunkSize = chosen;
+        output.WriteLine();
+        output.WriteLine($"Whole step by training chunk (the model's default: {chosen}; median ms, {times[0].Count} steps each)");
+        output.WriteLine("| chunk | step | against whole |");
+        output.WriteLine("|---:|---:|---:|");
+        for (int s = 0; s < sizes.Length; s++)
+            output.WriteLine($"| {(sizes[s] == 0 ? "whole" : sizes[s].ToString(CultureInfo.InvariantCulture))} | {Median(times[s]):F2} | {Median(times[s]) / Median(times[0]):F2} |");
+    }
+
+    /// <summary>A stand-in loss: the same random gradient rows at every step.</summary>
+    private sealed class FixedGradient : ChunkedLoss
+    {
+        private readonly Tensor _gradient;
+        private Tensor? _rows;
+
+        public FixedGradient(int batch, int classes, Random random)
+        {
+            _gradient = new Tensor(batch, classes);
+            for (int i = 0; i < _gradient.Length; i++) _gradient.Data[i] = (random.NextSingle() - 0.5f) / batch;
+        }
+
+        public override Tensor Rows(Tensor logits, BatchChunk chunk)
+        {
+            int classes = _gradient.Dim(1);
+            var rows = Tensor.Reuse(ref _rows, chunk.Count, classes);
+            _gradient.ReadOnlySpan.Slice(chunk.Start * classes, chunk.Count * classes).CopyTo(rows.Span);
+            return rows;
+        }
+
+        public override double Mean => 0;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values[values.Count / 2];
     }
 }

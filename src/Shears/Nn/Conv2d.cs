@@ -13,6 +13,8 @@ public sealed class Conv2d : Layer
     private Tensor? _input;
     private Tensor? _output;
     private Tensor? _inputGradient;
+    /// <summary>The bias gradient's running double totals from one chunk of a batch to the next (see <see cref="Convolution.WeightGradient"/>).</summary>
+    private double[] _biasTotals = [];
 
     public Conv2d(string name, int inChannels, int outChannels, int kernel, int padding = 0, int stride = 1) : base(name)
     {
@@ -50,6 +52,8 @@ public sealed class Conv2d : Layer
 
     public override Layer? Blank() => new Conv2d(Name, InChannels, OutChannels, Kernel, Padding, Stride);
 
+    internal override bool Chunkable => true;
+
     public override Tensor Forward(Tensor input, bool training)
     {
         if (input.Rank != 4) throw BadInput($"[batch, {InChannels}, H, W]", input.Shape);
@@ -62,12 +66,18 @@ public sealed class Conv2d : Layer
         return y;
     }
 
-    public override Tensor? Backward(Tensor outputGradient, bool needInputGradient)
+    public override Tensor? Backward(Tensor outputGradient, bool needInputGradient) =>
+        Backward(outputGradient, needInputGradient, BatchChunk.Whole(_input?.Dim(0) ?? 0));
+
+    /// <summary>A later chunk of a batch adds its groups' weight-gradient partials to what the chunks before it left (<see cref="Convolution.WeightGradient"/>).</summary>
+    internal override Tensor? Backward(Tensor outputGradient, bool needInputGradient, BatchChunk chunk)
     {
         var x = _input ?? throw BackwardWithoutForward();
         int batch = x.Dim(0), h = x.Dim(2), w = x.Dim(3);
+        if (_biasTotals.Length != OutChannels) _biasTotals = new double[OutChannels];
         Convolution.WeightGradient(x.ReadOnlySpan, outputGradient.ReadOnlySpan, Weight.Gradient.Span, Bias.Gradient.Span,
-            batch, InChannels, h, w, OutChannels, Kernel, Padding, Stride, Weight.Mask is { } mask ? mask.ReadOnlySpan : default);
+            batch, InChannels, h, w, OutChannels, Kernel, Padding, Stride, Weight.Mask is { } mask ? mask.ReadOnlySpan : default,
+            _biasTotals, continuing: !chunk.IsFirst);
         if (!needInputGradient) return null;
         var dx = Tensor.Reuse(ref _inputGradient, x.Shape.ToArray());
         Convolution.InputGradient(outputGradient.ReadOnlySpan, Weight.Value.ReadOnlySpan, dx.Span,

@@ -11,6 +11,8 @@ public sealed class Flatten : Layer
 
     public override Layer? Blank() => new Flatten(Name);
 
+    internal override bool Chunkable => true;
+
     public override int[] OutputShape(ReadOnlySpan<int> inputShape) => [Tensor.Product(inputShape)];
 
     public override Tensor Forward(Tensor input, bool training)

@@ -38,6 +38,29 @@ public abstract class Layer
     /// </summary>
     public virtual Layer? Blank() => null;
 
+    /// <summary>
+    /// Whether <see cref="Sequential.TrainingStep"/> may run a batch through this layer in chunks of whole convolution
+    /// groups (<see cref="Convolution.GroupSize"/> samples; the last may be short), each chunk forward and backward
+    /// before the next, with the same outputs and gradients, to the bit, as one pass over the whole batch. True for
+    /// layers that treat each sample on its own and override <see cref="Backward(Tensor, bool, BatchChunk)"/> so that
+    /// their parameter gradients come out as a whole-batch Backward would write them.
+    /// </summary>
+    internal virtual bool Chunkable => false;
+
+    /// <summary>
+    /// <see cref="Backward(Tensor, bool)"/> for one chunk of a batch, just after its training Forward. A layer with
+    /// parameters either adds the chunk to what the chunks before it left, in the order one Backward over the whole
+    /// batch would add it, or keeps what it needs and writes its gradients in <see cref="FinishChunks"/>.
+    /// </summary>
+    internal virtual Tensor? Backward(Tensor outputGradient, bool needInputGradient, BatchChunk chunk)
+    {
+        if (Parameters.Count > 0 && chunk.Count != chunk.Batch) throw new NotSupportedException($"Layer '{Name}' cannot run a batch in chunks.");
+        return Backward(outputGradient, needInputGradient);
+    }
+
+    /// <summary>After the last chunk's Backward: writes what parameter gradients the layer held back until the whole batch was in.</summary>
+    internal virtual void FinishChunks() { }
+
     protected static int[] BatchShape(int batch, ReadOnlySpan<int> sampleShape)
     {
         var s = new int[sampleShape.Length + 1];

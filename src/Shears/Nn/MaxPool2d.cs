@@ -27,6 +27,8 @@ public sealed class MaxPool2d : Layer
 
     public override Layer? Blank() => new MaxPool2d(Name, Kernel, Stride);
 
+    internal override bool Chunkable => true;
+
     /// <summary>CNN-3's 2×2/2 window takes a path that stores no argmax: backward finds the winner again.</summary>
     private bool IsPair => Kernel == 2 && Stride == 2;
 

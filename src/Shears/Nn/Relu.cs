@@ -14,6 +14,8 @@ public sealed class Relu : Layer
 
     public override Layer? Blank() => new Relu(Name);
 
+    internal override bool Chunkable => true;
+
     public override int[] OutputShape(ReadOnlySpan<int> inputShape) => inputShape.ToArray();
 
     public override Tensor Forward(Tensor input, bool training)

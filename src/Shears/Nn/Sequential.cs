@@ -11,6 +11,10 @@ public sealed class Sequential
     private readonly Layer[] _layers;
     private readonly Layer[] _runOrder;
     private readonly Parameter[] _parameters;
+    /// <summary>Whether training batches may run in chunks: every layer <see cref="Layer.Chunkable"/>, and a convolution among them.</summary>
+    private readonly bool _chunkable;
+    private int _trainingChunkSize;
+    private Tensor? _chunkInput;
 
     public Sequential(string name, int[] inputShape, params Layer[] layers)
     {
@@ -24,7 +28,9 @@ public sealed class Sequential
         foreach (var layer in layers) shape = layer.OutputShape(shape);
         OutputShape = shape.ToArray();
         _runOrder = RunOrder(layers);
-        InferenceBatchSize = CacheFittingBatch(InputShape, _runOrder);
+        InferenceBatchSize = CacheFittingBatch(InputShape, _runOrder, ActivationBudgetBytes);
+        _chunkable = layers.All(l => l.Chunkable) && layers.Any(l => l is Conv2d);
+        _trainingChunkSize = _chunkable ? CacheFittingBatch(InputShape, _runOrder, TrainingChunkBudgetBytes) : 0;
         _parameters = layers.SelectMany(l => l.Parameters).ToArray();
         var duplicate = _parameters.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Model '{name}' has two parameters named '{duplicate.Key}'.");
@@ -59,6 +65,61 @@ public sealed class Sequential
     /// <summary>Activation bytes an inference pass aims to keep its largest layer within: about the L2 caches of a few cores.</summary>
     public const long ActivationBudgetBytes = 4L << 20;
 
+    /// <summary>
+    /// The samples per kernel thread (<see cref="KernelThreads.Current"/>) in each chunk in which
+    /// <see cref="TrainingStep"/> runs a batch: forward, loss and backward for one chunk, then the next, so that what
+    /// each layer writes is still in cache when the next layer reads it, in both directions (CNN-3's first
+    /// convolution writes 100 KB per image: a whole batch of 128 sends 13 MB through memory at every step). Outputs,
+    /// the loss and every gradient are the same, to the bit, whatever the size: convolutions sum weight gradients
+    /// over groups of <see cref="Convolution.GroupSize"/> images in order and a chunk holds whole groups, fully
+    /// connected layers gather the batch for theirs, and every other row is computed on its own. So this is purely
+    /// a speed choice. The default holds the largest layer's input and output within
+    /// <see cref="TrainingChunkBudgetBytes"/> (CNN-3: 16); a model without convolutions runs whole (0).
+    /// </summary>
+    public int TrainingChunkSize
+    {
+        get => _trainingChunkSize;
+        set
+        {
+            if (value < 0 || value % Convolution.GroupSize != 0)
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"A training chunk holds whole groups of {Convolution.GroupSize} samples (0: no chunks).");
+            _trainingChunkSize = _chunkable ? value : 0;
+        }
+    }
+
+    /// <summary>Activation bytes a training chunk aims to keep its largest layer's input and output within, per kernel thread: about one core's L2.</summary>
+    public const long TrainingChunkBudgetBytes = 2L << 20;
+
+    /// <summary>
+    /// One training step's forward, loss and backward over the batch [batch, ...InputShape]: writes every parameter's
+    /// gradient and returns the batch's mean loss. Runs in chunks of <see cref="TrainingChunkSize"/> where the
+    /// model allows, with the same bits as <see cref="Forward"/>, the loss over the whole batch and <see cref="Backward"/>.
+    /// </summary>
+    public double TrainingStep(Tensor input, ChunkedLoss loss)
+    {
+        int batch = input.Dim(0);
+        int chunkSize = _trainingChunkSize * KernelThreads.Current;
+        if (chunkSize == 0 || batch <= chunkSize)
+        {
+            var whole = BatchChunk.Whole(batch);
+            Backward(loss.Rows(Forward(input, training: true), whole));
+            return loss.Mean;
+        }
+        CheckInput(input);
+        int sample = input.Length / batch;
+        for (int start = 0; start < batch; start += chunkSize)
+        {
+            var chunk = new BatchChunk(start, Math.Min(chunkSize, batch - start), batch);
+            var x = Tensor.Reuse(ref _chunkInput, [chunk.Count, .. InputShape]);
+            input.ReadOnlySpan.Slice(start * sample, chunk.Count * sample).CopyTo(x.Span);
+            var g = loss.Rows(ForwardThrough(0, _runOrder.Length, x, training: true), chunk);
+            for (int i = _runOrder.Length - 1; i >= 0; i--)
+                g = _runOrder[i].Backward(g, needInputGradient: i > 0, chunk)!;
+        }
+        foreach (var layer in _runOrder) layer.FinishChunks();
+        return loss.Mean;
+    }
+
     /// <summary>The layers in the order Forward runs them (see <see cref="RunOrder"/>); Backward runs them in reverse.</summary>
     internal IReadOnlyList<Layer> ExecutionOrder => _runOrder;
 
@@ -73,9 +134,14 @@ public sealed class Sequential
     /// <summary>Runs the batch [batch, ...InputShape] through every layer; the result is owned by the last layer.</summary>
     public Tensor Forward(Tensor input, bool training)
     {
+        CheckInput(input);
+        return ForwardThrough(0, _runOrder.Length, input, training);
+    }
+
+    private void CheckInput(Tensor input)
+    {
         if (input.Rank != InputShape.Length + 1 || !input.Shape[1..].SequenceEqual(InputShape))
             throw new ArgumentException($"Model '{Name}' expects input [batch, {string.Join(", ", InputShape)}] but got {input}.");
-        return ForwardThrough(0, _runOrder.Length, input, training);
     }
 
     /// <summary>
@@ -134,7 +200,7 @@ public sealed class Sequential
         return order;
     }
 
-    private static int CacheFittingBatch(int[] inputShape, Layer[] layers)
+    private static int CacheFittingBatch(int[] inputShape, Layer[] layers, long budgetBytes)
     {
         long largest = 0;
         ReadOnlySpan<int> shape = inputShape;
@@ -144,7 +210,7 @@ public sealed class Sequential
             largest = Math.Max(largest, (long)Tensor.Product(shape) + Tensor.Product(output));
             shape = output;
         }
-        long fitting = ActivationBudgetBytes / (sizeof(float) * Math.Max(1, largest));
+        long fitting = budgetBytes / (sizeof(float) * Math.Max(1, largest));
         int group = Convolution.GroupSize;
         return (int)Math.Clamp(fitting / group * group, group, int.MaxValue);
     }

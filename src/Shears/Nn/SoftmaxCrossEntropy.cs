@@ -11,22 +11,32 @@ public sealed class SoftmaxCrossEntropy
     /// <summary>Returns the mean loss and the gradient dL/dlogits = (softmax − onehot) / batch (owned by this object).</summary>
     public (double Loss, Tensor Gradient) Compute(Tensor logits, ReadOnlySpan<int> labels)
     {
-        int batch = logits.Dim(0), classes = logits.Dim(1);
-        if (labels.Length != batch) throw new ArgumentException($"{labels.Length} labels for a batch of {batch} logits.");
-        var grad = Tensor.Reuse(ref _gradient, batch, classes);
-        double loss = 0;
+        int batch = logits.Dim(0);
+        var grad = Tensor.Reuse(ref _gradient, batch, logits.Dim(1));
+        return (AddRows(logits, labels, batch, grad.Span, 0) / batch, grad);
+    }
+
+    /// <summary>
+    /// Some rows of a batch of <paramref name="batch"/>: writes their gradient (softmax − onehot) / batch and returns
+    /// <paramref name="lossSum"/> plus their losses, added row by row (so a batch scored in chunks sums as one scored whole).
+    /// </summary>
+    public static double AddRows(Tensor logits, ReadOnlySpan<int> labels, int batch, Span<float> gradient, double lossSum)
+    {
+        int rows = logits.Dim(0), classes = logits.Dim(1);
+        if (labels.Length != rows) throw new ArgumentException($"{labels.Length} labels for {rows} rows of logits.");
+        if (gradient.Length < rows * classes) throw new ArgumentException($"The gradient holds {gradient.Length} values, fewer than {rows} rows of {classes}.");
         float scale = 1f / batch;
-        for (int r = 0; r < batch; r++)
+        for (int r = 0; r < rows; r++)
         {
             var z = logits.ReadOnlySpan.Slice(r * classes, classes);
-            var g = grad.Span.Slice(r * classes, classes);
+            var g = gradient.Slice(r * classes, classes);
             int label = labels[r];
             if ((uint)label >= (uint)classes) throw new ArgumentOutOfRangeException(nameof(labels), $"Label {label} is outside the {classes} classes.");
-            loss += RowLoss(z, label, g);
+            lossSum += RowLoss(z, label, g);
             TensorPrimitives.Multiply(g, scale, g);
             g[label] -= scale;
         }
-        return (loss / batch, grad);
+        return lossSum;
     }
 
     /// <summary>Loss of one row; writes softmax(z) into <paramref name="probabilities"/>.</summary>

@@ -69,7 +69,7 @@ public sealed class Distillation
 /// <summary>The distillation loss over a batch and its gradient with respect to the logits (see <see cref="Distillation"/>).</summary>
 public sealed class DistillationLoss(Distillation distillation)
 {
-    private readonly SoftmaxCrossEntropy _hard = new();
+    private Tensor? _gradient;
     private float[] _soft = [];
 
     public Distillation Distillation { get; } = distillation;
@@ -80,19 +80,32 @@ public sealed class DistillationLoss(Distillation distillation)
     /// </summary>
     public (double Loss, Tensor Gradient) Compute(Tensor logits, ReadOnlySpan<int> labels, ReadOnlySpan<int> samples)
     {
-        int batch = logits.Dim(0), classes = logits.Dim(1);
+        int batch = logits.Dim(0);
+        var grad = Tensor.Reuse(ref _gradient, batch, logits.Dim(1));
+        double hard = 0, soft = 0;
+        AddRows(logits, labels, samples, batch, grad.Span, ref hard, ref soft);
+        return (Mean(hard, soft, batch), grad);
+    }
+
+    /// <summary>
+    /// Some rows of a batch of <paramref name="batch"/>: writes their gradient and adds their hard (label) and soft
+    /// (teacher) losses to the running sums, row by row, so a batch scored in chunks sums as one scored whole.
+    /// </summary>
+    public void AddRows(Tensor logits, ReadOnlySpan<int> labels, ReadOnlySpan<int> samples, int batch, Span<float> gradient, ref double hardSum, ref double softSum)
+    {
+        int rows = logits.Dim(0), classes = logits.Dim(1);
         if (classes != Distillation.Classes)
             throw new ArgumentException($"The teacher predicts {Distillation.Classes} classes but the student {classes}.");
-        if (samples.Length != batch) throw new ArgumentException($"{samples.Length} sample indices for a batch of {batch} logits.");
-        var (hardLoss, grad) = _hard.Compute(logits, labels);
+        if (samples.Length != rows) throw new ArgumentException($"{samples.Length} sample indices for {rows} rows of logits.");
+        hardSum = SoftmaxCrossEntropy.AddRows(logits, labels, batch, gradient, hardSum);
         float alpha = Distillation.Weight, t = Distillation.Temperature;
         // The hard gradient is (p − onehot)/B; scale it by (1 − α) and add α·T·(p_T − q)/B.
-        TensorPrimitives.Multiply(grad.Span, 1 - alpha, grad.Span);
+        var grad = gradient[..(rows * classes)];
+        TensorPrimitives.Multiply(grad, 1 - alpha, grad);
         if (_soft.Length < classes) _soft = new float[classes];
         var soft = _soft.AsSpan(0, classes);
         float scale = alpha * t / batch;
-        double softLoss = 0;
-        for (int r = 0; r < batch; r++)
+        for (int r = 0; r < rows; r++)
         {
             int sample = samples[r];
             if ((uint)sample >= (uint)Distillation.Count)
@@ -100,13 +113,19 @@ public sealed class DistillationLoss(Distillation distillation)
             var z = logits.ReadOnlySpan.Slice(r * classes, classes);
             var q = Distillation.Targets.ReadOnlySpan.Slice(sample * classes, classes);
             Distillation.SoftmaxAt(z, t, soft);
-            var g = grad.Span.Slice(r * classes, classes);
+            var g = grad.Slice(r * classes, classes);
             for (int c = 0; c < classes; c++)
             {
                 g[c] += scale * (soft[c] - q[c]);
-                if (q[c] > 0) softLoss += q[c] * (Math.Log(q[c]) - Math.Log(Math.Max(soft[c], 1e-30f)));
+                if (q[c] > 0) softSum += q[c] * (Math.Log(q[c]) - Math.Log(Math.Max(soft[c], 1e-30f)));
             }
         }
-        return ((1 - alpha) * hardLoss + alpha * t * t * softLoss / batch, grad);
+    }
+
+    /// <summary>The batch's mean loss from the sums <see cref="AddRows"/> left.</summary>
+    public double Mean(double hardSum, double softSum, int batch)
+    {
+        float alpha = Distillation.Weight, t = Distillation.Temperature;
+        return (1 - alpha) * (hardSum / batch) + alpha * t * t * softSum / batch;
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Shears.Data;
 using Shears.Nn;
+using Shears.Tensors;
 
 namespace Shears.Training;
 
@@ -50,8 +51,7 @@ public sealed class Trainer
         Tensor? images = null;
         var labels = new int[batchSize];
         var order = new int[train.Count];
-        var loss = new SoftmaxCrossEntropy();
-        var distilled = _options.Distillation is null ? null : new DistillationLoss(_options.Distillation);
+        var loss = new StepLoss(labels, order, _model.ClassCount, _options.Distillation is null ? null : new DistillationLoss(_options.Distillation));
         var shift = _options.MaxShift == 0 ? null : new RandomShift(_options.MaxShift, _model.InputShape);
         var total = Stopwatch.StartNew();
         long imagesSeen = 0;
@@ -70,13 +70,10 @@ public sealed class Trainer
                 train.CopyBatch(order.AsSpan(start, n), x.Span, labels.AsSpan(0, n));
                 shift?.Apply(x.Span, n, shifts!);
 
-                var logits = _model.Forward(x, training: true);
-                var (batchLoss, gradient) = distilled is null
-                    ? loss.Compute(logits, labels.AsSpan(0, n))
-                    : distilled.Compute(logits, labels.AsSpan(0, n), order.AsSpan(start, n));
+                loss.BatchStart = start;
+                double batchLoss = _model.TrainingStep(x, loss);
                 if (!double.IsFinite(batchLoss))
                     throw new TrainingDivergedException($"Training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is {batchLoss}. Lower the learning rate (now {Optimizer.LearningRate}).");
-                _model.Backward(gradient);
                 Optimizer.LearningRate = schedule.At((long)epoch * batchesPerEpoch + b);
                 Optimizer.Step();
 
@@ -102,6 +99,35 @@ public sealed class Trainer
         double trained = history.Sum(h => h.Seconds);
         double trainedImages = (double)history.Count * train.Count;
         return new TrainingResult(history, trained, trained > 0 ? trainedImages / trained : 0, startEpoch);
+    }
+
+    /// <summary>
+    /// The step's loss, scored chunk by chunk as <see cref="Sequential.TrainingStep"/> asks: cross-entropy on the
+    /// labels, or the distillation loss, whose teacher targets the rows' places in the epoch's order pick.
+    /// </summary>
+    private sealed class StepLoss(int[] labels, int[] order, int classes, DistillationLoss? distilled) : ChunkedLoss
+    {
+        private Tensor? _gradient;
+        private double _hard, _soft;
+        private int _batch;
+
+        /// <summary>Where the batch starts in the epoch's order (its labels start at 0).</summary>
+        public int BatchStart { get; set; }
+
+        public override Tensor Rows(Tensor logits, BatchChunk chunk)
+        {
+            if (chunk.IsFirst) (_hard, _soft) = (0, 0);
+            _batch = chunk.Batch;
+            var gradient = Tensor.Reuse(ref _gradient, chunk.Count, classes);
+            var rowLabels = labels.AsSpan(chunk.Start, chunk.Count);
+            if (distilled is null)
+                _hard = SoftmaxCrossEntropy.AddRows(logits, rowLabels, chunk.Batch, gradient.Span, _hard);
+            else
+                distilled.AddRows(logits, rowLabels, order.AsSpan(BatchStart + chunk.Start, chunk.Count), chunk.Batch, gradient.Span, ref _hard, ref _soft);
+            return gradient;
+        }
+
+        public override double Mean => distilled is null ? _hard / _batch : distilled.Mean(_hard, _soft, _batch);
     }
 
     private int[] BatchShape(int n)
