@@ -119,28 +119,6 @@ public sealed class BudgetPruner
         // for a candidate's, the bound's z, and the largest drop the bound may reach (accuracy units).
         private bool[]? _originalCorrect, _candidateCorrect;
         private double _z, _dropLimit;
-        // What was measured on the last network inside the range, kept while it stays the last (see Measured).
-        private Measured? _measured;
-
-        /// <summary>
-        /// Answers about one network (the last inside the range) that cannot change while it stays the last: its
-        /// connections' rankings, the sensitivity probe's accuracy, each layer's sensitivity points by kept count, and
-        /// the validation accuracy of each combined cut by kept counts. After a step back, or a round with nothing to
-        /// prune, the next round starts from the same network and asks many of the same questions again (the
-        /// smaller step budget moves the bisection and the refinement, not the grid).
-        /// </summary>
-        private sealed class Measured(ModelState network, int layers)
-        {
-            public ModelState Network { get; } = network;
-            public ScoreRanking[]? Rankings { get; set; }
-            public double? ProbeAccuracy { get; set; }
-            public Dictionary<int, double>[] Sweeps { get; } = Enumerable.Range(0, layers).Select(_ => new Dictionary<int, double>()).ToArray();
-            public Dictionary<string, double> Cuts { get; } = [];
-        }
-
-        /// <summary>The measurements of the last network inside the range; new ones when that network has changed.</summary>
-        private Measured Known() =>
-            _measured is { } m && ReferenceEquals(m.Network, _lastGood) ? m : _measured = new Measured(_lastGood, _weights.Count);
 
         public Run(BudgetPruner owner, PruningOptions options, Sequential model, Dataset train, Dataset validation, Dataset? confirmation, Dataset? test,
             IProgress<PruningProgress>? progress, CancellationToken ct)
@@ -421,9 +399,8 @@ public sealed class BudgetPruner
         /// </summary>
         private Attempt? PruneWithin(double step)
         {
-            // Every round starts from the last network inside the range (the model is that network here).
-            var known = Known();
-            var rankings = known.Rankings ??= Rank();
+            var scores = _criterion.Score(_model, _weights, _validation, _ct);
+            var rankings = _weights.Select((w, l) => ScoreRanking.Build(scores[l], w.Weight.Mask is null ? default : w.Weight.Mask.ReadOnlySpan)).ToArray();
             double target = _lastGoodAccuracy - step;
             if (!BudgetAllocators.IsBudgetMethod(_o.Allocation))
             {
@@ -434,7 +411,7 @@ public sealed class BudgetPruner
             }
 
             Report(PruningPhase.Allocate, $"Round {_round}: sharing a step budget of {AccuracyRange.Format(step * 100)} points among {_weights.Count} layers");
-            var (goal, shares) = BudgetPlan(rankings, step, known);
+            var (goal, shares) = BudgetPlan(rankings, step);
             if (!goal.Where((k, l) => k < rankings[l].Kept).Any()) return null;
             int[] KeepsAt(double t)
             {
@@ -443,7 +420,7 @@ public sealed class BudgetPruner
                     keeps[l] = rankings[l].Kept - (int)Math.Round(t * (rankings[l].Kept - goal[l]), MidpointRounding.AwayFromZero);
                 return keeps;
             }
-            var measured = known.Cuts;
+            var measured = new Dictionary<string, double>();
             double AccuracyAt(double t)
             {
                 var keeps = KeepsAt(t);
@@ -473,19 +450,12 @@ public sealed class BudgetPruner
             return new Attempt(rankings, chosen, shares, accuracy, failures, best);
         }
 
-        /// <summary>The criterion's scores of the model's connections, ranked per layer (kept connections only).</summary>
-        private ScoreRanking[] Rank()
-        {
-            var scores = _criterion.Score(_model, _weights, _validation, _ct);
-            return _weights.Select((w, l) => ScoreRanking.Build(scores[l], w.Weight.Mask is null ? default : w.Weight.Mask.ReadOnlySpan)).ToArray();
-        }
-
         /// <summary>Sensitivity curves measured on the last network inside the range, then shared out at <paramref name="step"/>: each layer's target kept count and share.</summary>
-        private (int[] Keeps, double[] Shares) BudgetPlan(ScoreRanking[] rankings, double step, Measured known)
+        private (int[] Keeps, double[] Shares) BudgetPlan(ScoreRanking[] rankings, double step)
         {
             var grid = _o.EffectiveSparsityGrid;
             var probe = SensitivitySet();
-            double probeAccuracy = ReferenceEquals(probe, _validation) ? _lastGoodAccuracy : known.ProbeAccuracy ??= Evaluate(probe);
+            double probeAccuracy = ReferenceEquals(probe, _validation) ? _lastGoodAccuracy : Evaluate(probe);
             // Resolve the curves about as finely as the smallest share a layer may get, but no finer than one
             // validation sample (below that the differences are noise).
             double refineAbove = Math.Max(1.0 / probe.Count, Math.Min(0.005, step / (2.0 * _weights.Count)));
@@ -496,18 +466,16 @@ public sealed class BudgetPruner
             {
                 var w = _weights[l];
                 int before = done;
-                // The sweep changes this layer alone, so what enters it is computed once (the same accuracies,
-                // faster), and only if a point is not known already.
-                SuffixEvaluation? suffix = null;
-                curves[l] = Sensitivity.Measure(w.Weight, rankings[l], probeAccuracy,
-                    () => (suffix ??= new SuffixEvaluation(_model, w.Layer, probe, _o.EvaluationBatchSize, _ct)).Accuracy(_ct), grid,
+                // The sweep changes this layer alone, so what enters it is computed once (the same accuracies, faster).
+                var suffix = new SuffixEvaluation(_model, w.Layer, probe, _o.EvaluationBatchSize, _ct);
+                curves[l] = Sensitivity.Measure(w.Weight, rankings[l], probeAccuracy, () => suffix.Accuracy(_ct), grid,
                     _o.RefinePasses, refineAbove, step,
                     i =>
                     {
                         done = before + i;
                         _progress?.Report(new PruningProgress(PruningPhase.Sensitivity, _round, w.Name, done, Math.Max(total, done),
                             $"Round {_round}: sensitivity of {w.Name}"));
-                    }, _ct, known.Sweeps[l]);
+                    }, _ct);
             }
             if (_round == 1)
                 _sensitivity = curves.ToDictionary(c => c.Layer, c => c.Points);

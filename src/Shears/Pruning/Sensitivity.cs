@@ -14,14 +14,12 @@ public static class Sensitivity
     /// points whose accuracies differ by more than <paramref name="refineAbove"/>, where at least one of the two is
     /// within <paramref name="relevantDrop"/> of <paramref name="baseAccuracy"/> (past that no allocation can pick
     /// them). <paramref name="evaluate"/> returns the model's validation accuracy as it stands;
-    /// <paramref name="onPoint"/> is told the points so far after each evaluation. <paramref name="known"/>, when
-    /// given, holds accuracies already measured for this network, ranking and images by kept count: those points
-    /// are taken from it, not evaluated again, and the new ones are added to it.
+    /// <paramref name="onPoint"/> is told after each evaluation.
     /// </summary>
     public static SensitivityCurve Measure(
         Parameter weight, ScoreRanking ranking, double baseAccuracy, Func<double> evaluate,
         IReadOnlyList<double> grid, int refinePasses = 2, double refineAbove = 0.002, double relevantDrop = double.PositiveInfinity,
-        Action<int>? onPoint = null, CancellationToken ct = default, IDictionary<int, double>? known = null)
+        Action<int>? onPoint = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(ranking);
@@ -33,18 +31,15 @@ public static class Sensitivity
         var saved = weight.Value.ReadOnlySpan.ToArray();
         var savedMask = weight.Mask;
         var shape = weight.Value.Shape.ToArray();
-        int pointsSoFar = 0;
+        int evaluations = 0;
 
         double Evaluate(int keep)
         {
             ct.ThrowIfCancellationRequested();
-            pointsSoFar++;
-            if (known is not null && known.TryGetValue(keep, out double accuracy)) return accuracy;
             saved.CopyTo(weight.Value.Span);
             weight.SetMask(new Tensor(ranking.MaskKeeping(keep), shape));
-            accuracy = evaluate();
-            if (known is not null) known[keep] = accuracy;
-            onPoint?.Invoke(pointsSoFar);
+            double accuracy = evaluate();
+            onPoint?.Invoke(++evaluations);
             return accuracy;
         }
 

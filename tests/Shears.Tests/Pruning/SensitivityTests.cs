@@ -50,35 +50,6 @@ public sealed class SensitivityTests
     }
 
     [Fact]
-    public void Points_already_known_are_not_evaluated_again_and_give_the_same_curve()
-    {
-        var (weight, accuracy) = Synthetic();
-        var ranking = ScoreRanking.Build(weight.Value.ReadOnlySpan.ToArray(), default);
-        int evaluations = 0;
-        double Counted() { evaluations++; return accuracy(); }
-        var told = new List<int>();
-        var known = new Dictionary<int, double>();
-
-        var first = Sensitivity.Measure(weight, ranking, 1.0, Counted, [0, 0.5, 0.9], refinePasses: 2, refineAbove: 0.01, relevantDrop: 0.3,
-            onPoint: told.Add, known: known);
-        Assert.Equal(first.Points.Count - 1, evaluations);   // every point but the base was evaluated...
-        Assert.Equal(evaluations, known.Count);              // ...and is now known
-        Assert.Equal(Enumerable.Range(1, evaluations), told);
-
-        // A finer refinement of the same network: only the new midpoints are evaluated.
-        evaluations = 0;
-        told.Clear();
-        var finer = Sensitivity.Measure(weight, ranking, 1.0, Counted, [0, 0.5, 0.9], refinePasses: 3, refineAbove: 0.005, relevantDrop: 0.3,
-            onPoint: told.Add, known: known);
-        var fresh = Sensitivity.Measure(weight, ranking, 1.0, accuracy, [0, 0.5, 0.9], refinePasses: 3, refineAbove: 0.005, relevantDrop: 0.3);
-        Assert.Equal(fresh.Points, finer.Points);
-        Assert.Equal(finer.Points.Count - first.Points.Count, evaluations);
-        Assert.True(evaluations > 0);
-        Assert.Equal(evaluations, told.Count);
-        Assert.Null(weight.Mask);
-    }
-
-    [Fact]
     public void In_later_rounds_the_curve_starts_at_the_current_sparsity()
     {
         var (weight, accuracy) = Synthetic();
