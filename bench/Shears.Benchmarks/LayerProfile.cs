@@ -9,7 +9,9 @@ namespace Shears.Benchmarks;
 /// <c>--layers [model|file.onnx] [batch]</c>: where a training step's time goes, layer by layer. Runs forward and backward
 /// over a random batch for a couple of seconds and prints, per layer, the median milliseconds of its forward
 /// and its backward, and the share of the step. It is the "measure" in measure–predict–change–measure for
-/// the training loop; the optimizer step and data gathering are not included.
+/// the training loop; the optimizer step and data gathering are not included. The per-layer figures run the
+/// whole batch through each layer; for a convolutional model a second table times whole steps
+/// (<see cref="Sequential.TrainingStep"/>) by training chunk size, which is where chunking's gain shows.
 /// </summary>
 public static class LayerProfile
 {

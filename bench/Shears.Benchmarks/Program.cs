@@ -6,7 +6,7 @@ namespace Shears.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project bench/Shears.Benchmarks -- --filter '*Gemm*'</c>
-/// (add <c>--job short</c> for a quick pass, <c>--layers [model] [batch]</c> for a per-layer training-step profile, <c>--eval [model] [samples]</c> for inference speed by forward-pass size, <c>--sparse-conv [batch]</c> or <c>--sparse-linear [batch]</c> for where the sparse kernels overtake dense, or <c>--quick [name]</c> for a seconds-long GEMM table without
+/// (add <c>--job short</c> for a quick pass, <c>--layers [model] [batch]</c> for a per-layer training-step profile (and, for a convolutional model, the whole step by training chunk size), <c>--eval [model] [samples]</c> for inference speed by forward-pass size, <c>--sparse-conv [batch]</c> or <c>--sparse-linear [batch]</c> for where the sparse kernels overtake dense, or <c>--quick [name]</c> for a seconds-long GEMM table without
 /// BenchmarkDotNet that also reports GFLOP per CPU-second, robust on a shared machine). Prints the machine's peak before and after the run; the
 /// GFLOP/s and %Peak columns compare each result with it.
 /// </summary>
