@@ -14,7 +14,7 @@ public sealed class Conv2d : Layer
     private Tensor? _output;
     private Tensor? _inputGradient;
     /// <summary>The bias gradient's running double totals from one chunk of a batch to the next (see <see cref="Convolution.WeightGradient"/>).</summary>
-    private double[] _biasTotals = [];
+    private readonly double[] _biasTotals;
 
     public Conv2d(string name, int inChannels, int outChannels, int kernel, int padding = 0, int stride = 1) : base(name)
     {
@@ -27,6 +27,7 @@ public sealed class Conv2d : Layer
         Stride = stride;
         Weight = new Parameter(name + ".weight", new Tensor(outChannels, inChannels, kernel, kernel), prunable: true);
         Bias = new Parameter(name + ".bias", new Tensor(outChannels), prunable: false);
+        _biasTotals = new double[outChannels];
     }
 
     public int InChannels { get; }
@@ -74,7 +75,6 @@ public sealed class Conv2d : Layer
     {
         var x = _input ?? throw BackwardWithoutForward();
         int batch = x.Dim(0), h = x.Dim(2), w = x.Dim(3);
-        if (_biasTotals.Length != OutChannels) _biasTotals = new double[OutChannels];
         Convolution.WeightGradient(x.ReadOnlySpan, outputGradient.ReadOnlySpan, Weight.Gradient.Span, Bias.Gradient.Span,
             batch, InChannels, h, w, OutChannels, Kernel, Padding, Stride, Weight.Mask is { } mask ? mask.ReadOnlySpan : default,
             _biasTotals, continuing: !chunk.IsFirst);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Shears.Data;
 using Shears.Nn;
-using Shears.Tensors;
 
 namespace Shears.Training;
 
@@ -51,7 +50,7 @@ public sealed class Trainer
         Tensor? images = null;
         var labels = new int[batchSize];
         var order = new int[train.Count];
-        var loss = new StepLoss(labels, order, _model.ClassCount, _options.Distillation is null ? null : new DistillationLoss(_options.Distillation));
+        var loss = new TrainingLoss(labels, order, _model.ClassCount, _options.Distillation is null ? null : new DistillationLoss(_options.Distillation));
         var shift = _options.MaxShift == 0 ? null : new RandomShift(_options.MaxShift, _model.InputShape);
         var total = Stopwatch.StartNew();
         long imagesSeen = 0;
@@ -99,35 +98,6 @@ public sealed class Trainer
         double trained = history.Sum(h => h.Seconds);
         double trainedImages = (double)history.Count * train.Count;
         return new TrainingResult(history, trained, trained > 0 ? trainedImages / trained : 0, startEpoch);
-    }
-
-    /// <summary>
-    /// The step's loss, scored chunk by chunk as <see cref="Sequential.TrainingStep"/> asks: cross-entropy on the
-    /// labels, or the distillation loss, whose teacher targets the rows' places in the epoch's order pick.
-    /// </summary>
-    private sealed class StepLoss(int[] labels, int[] order, int classes, DistillationLoss? distilled) : ChunkedLoss
-    {
-        private Tensor? _gradient;
-        private double _hard, _soft;
-        private int _batch;
-
-        /// <summary>Where the batch starts in the epoch's order (its labels start at 0).</summary>
-        public int BatchStart { get; set; }
-
-        public override Tensor Rows(Tensor logits, BatchChunk chunk)
-        {
-            if (chunk.IsFirst) (_hard, _soft) = (0, 0);
-            _batch = chunk.Batch;
-            var gradient = Tensor.Reuse(ref _gradient, chunk.Count, classes);
-            var rowLabels = labels.AsSpan(chunk.Start, chunk.Count);
-            if (distilled is null)
-                _hard = SoftmaxCrossEntropy.AddRows(logits, rowLabels, chunk.Batch, gradient.Span, _hard);
-            else
-                distilled.AddRows(logits, rowLabels, order.AsSpan(BatchStart + chunk.Start, chunk.Count), chunk.Batch, gradient.Span, ref _hard, ref _soft);
-            return gradient;
-        }
-
-        public override double Mean => distilled is null ? _hard / _batch : distilled.Mean(_hard, _soft, _batch);
     }
 
     private int[] BatchShape(int n)

@@ -15,25 +15,6 @@ public sealed class TrainingChunkTests
 {
     private static int[] Bits(ReadOnlySpan<float> values) => values.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
 
-    /// <summary>Cross-entropy on fixed labels, through the chunked interface.</summary>
-    private sealed class LabelLoss(int[] labels, int classes) : ChunkedLoss
-    {
-        private Tensor? _gradient;
-        private double _sum;
-        private int _batch;
-
-        public override Tensor Rows(Tensor logits, BatchChunk chunk)
-        {
-            if (chunk.IsFirst) _sum = 0;
-            _batch = chunk.Batch;
-            var g = Tensor.Reuse(ref _gradient, chunk.Count, classes);
-            _sum = SoftmaxCrossEntropy.AddRows(logits, labels.AsSpan(chunk.Start, chunk.Count), chunk.Batch, g.Span, _sum);
-            return g;
-        }
-
-        public override double Mean => _sum / _batch;
-    }
-
     /// <summary>CNN-3 with its convolutions and fully connected layer pruned far enough for the sparse kernels (or dense).</summary>
     private static Sequential Cnn3(bool pruned)
     {
@@ -71,7 +52,7 @@ public sealed class TrainingChunkTests
         var chunked = Cnn3(pruned);
         chunked.TrainingChunkSize = chunk;
         Assert.True(chunk * KernelThreads.Current < batch, "the case must run in more than one chunk");
-        double chunkedLoss = chunked.TrainingStep(input, new LabelLoss(labels, 10));
+        double chunkedLoss = chunked.TrainingStep(input, new TrainingLoss(labels, labels, 10, distilled: null));
 
         Assert.Equal(BitConverter.DoubleToInt64Bits(wholeLoss), BitConverter.DoubleToInt64Bits(chunkedLoss));
         foreach (var (w, c) in whole.Parameters.Zip(chunked.Parameters))
@@ -84,7 +65,7 @@ public sealed class TrainingChunkTests
         (wholeLoss, gradient) = new SoftmaxCrossEntropy().Compute(whole.Forward(again, training: true), againLabels);
         whole.Backward(gradient);
         chunked.TrainingChunkSize = 8;
-        chunkedLoss = chunked.TrainingStep(again, new LabelLoss(againLabels, 10));
+        chunkedLoss = chunked.TrainingStep(again, new TrainingLoss(againLabels, againLabels, 10, distilled: null));
         Assert.Equal(wholeLoss, chunkedLoss);
         foreach (var (w, c) in whole.Parameters.Zip(chunked.Parameters))
             Assert.True(Bits(w.Gradient.ReadOnlySpan).SequenceEqual(Bits(c.Gradient.ReadOnlySpan)), $"{w.Name}'s gradient differs after a second step");
