@@ -213,8 +213,7 @@ public static class SparseConvolution
             new Span<float>(buffer, (int)BufferLength).Clear();
             for (int c = 0; c < Channels; c++)
                 for (int y = 0; y < Height; y++)
-                    new ReadOnlySpan<float>(image + ((long)c * Height + y) * Width, Width)
-                        .CopyTo(new Span<float>(buffer + (long)c * PlaneLength + (long)(y + Padding) * PaddedWidth + Padding, Width));
+                    SparseRuns.CopyRow(image + ((long)c * Height + y) * Width, buffer + (long)c * PlaneLength + (long)(y + Padding) * PaddedWidth + Padding, Width);
         }
     }
 
@@ -307,12 +306,8 @@ public static class SparseConvolution
                     }
                     SparseRuns.Accumulate(src, offset + start[c], value + start[c], count, acc, source.RunLength);
                     for (int r = 0; r < oh; r++)
-                    {
-                        var row = new Span<float>(y + r * ow, ow);
-                        var run = new ReadOnlySpan<float>(acc + r * pw, ow);
-                        if (bias is null) run.CopyTo(row);
-                        else TensorPrimitives.Add(run, b, row);
-                    }
+                        if (bias is null) SparseRuns.CopyRow(acc + r * pw, y + r * ow, ow);
+                        else SparseRuns.AddRow(acc + r * pw, b, y + r * ow, ow);
                 }
             }
         }
@@ -341,7 +336,7 @@ public static class SparseConvolution
                 {
                     var channel = new ReadOnlySpan<float>(dy + c * plane, plane);
                     db[c] += TensorPrimitives.Sum(channel);
-                    for (int r = 0; r < oh; r++) channel.Slice(r * ow, ow).CopyTo(new Span<float>(d + c * run + r * pw, ow));
+                    for (int r = 0; r < oh; r++) SparseRuns.CopyRow(dy + c * plane + r * ow, d + c * run + r * pw, ow);
                 }
                 for (int t = 0; t < kept; t++)
                     dw[t] += TensorPrimitives.Dot(new ReadOnlySpan<float>(d + gradientOffset[t], run), new ReadOnlySpan<float>(x + offset[t], run));
