@@ -33,14 +33,14 @@ internal static class ReproduceCommand
     /// </summary>
     public const int ValidationImages = 10_000;
 
-    /// <summary>One row of results.json: a model × range × allocation × seed, with the pruning report's fields.</summary>
+    /// <summary>One row of results.json: a model × range × allocation × seed, with the pruning report's fields and rounds (each path's in <see cref="Paths"/>), so the search's trajectory, round by round, reads off the file.</summary>
     public sealed record Entry(
         string Model, string RangeName, string Allocation, int Seed, bool EqualKeptBaseline,
         long ConnectionsTotal, long ConnectionsKept, double KeptFraction, double Compression,
         RangeReport Range, AccuracyPair Original, AccuracyPair? AfterPruning, AccuracyPair Pruned,
         double MarginValidation, double? MarginTest, double Seconds, int RelearnEpochs, IReadOnlyList<LayerReport> Layers, CriterionKind Criterion,
         int? RelearnEpochsTotal = null, double? DropUpperBound = null, ConfirmationReport? Confirmation = null, int RelearnShift = 0,
-        IReadOnlyList<PathReport>? Paths = null);
+        IReadOnlyList<PathReport>? Paths = null, IReadOnlyList<RoundReport>? Rounds = null);
 
     public sealed record Settings(bool Quick, int Seeds, IReadOnlyList<string> Models, IReadOnlyList<string> Allocations, string Out, string? DataDir, string Dataset,
         ValidationSplitKind SplitKind = ValidationSplitKind.Random, int ValidationCount = ValidationImages, bool BaselinesEverySeed = false,
@@ -394,7 +394,7 @@ internal static class ReproduceCommand
     private static Entry FromReport(PruningReport r, string rangeName, string allocation, int seed, int relearnEpochs) =>
         new(r.Model, rangeName, allocation, seed, false, r.ConnectionsTotal, r.ConnectionsKept, r.KeptFraction, r.Compression,
             r.Range, r.Original, r.AfterPruning, r.Pruned, r.MarginValidation, r.MarginTest, r.Seconds, relearnEpochs, r.Layers, r.Criterion, r.RelearnEpochsTotal, r.DropUpperBound, r.Confirmation, r.RelearnShift,
-            r.Paths.Count > 0 ? r.Paths : null);
+            r.Paths.Count > 0 ? r.Paths : null, r.Rounds);
 
     private static Entry FromBaseline(BaselineResult b, string model, PruningReport reference, string rangeName, int seed) =>
         new(model, rangeName, b.Allocation == AllocationKind.Global ? "global" : "uniform-sparsity", seed, true,

@@ -85,7 +85,7 @@ public sealed class BudgetPruner
         int best = Enumerable.Range(0, reports.Length)
             .OrderBy(i => reports[i].ConnectionsKept).ThenByDescending(i => reports[i].Pruned.ValidationAccuracy).First();
         ended[best].Network.Restore(model);
-        var paths = reports.Select((r, i) => new PathReport(r.Criterion, r.ConnectionsKept, r.KeptFraction, r.Pruned, r.Seconds, i == best)).ToArray();
+        var paths = reports.Select((r, i) => new PathReport(r.Criterion, r.ConnectionsKept, r.KeptFraction, r.Pruned, r.Seconds, i == best, r.Rounds)).ToArray();
         progress?.Report(new PruningProgress(PruningPhase.Done, 0, null, 0, 0,
             $"Kept the {criteria[best]} path: " + string.Join(", ", paths.Select(p => $"{p.Criterion} {p.ConnectionsKept}")), null,
             reports[best].Pruned.ValidationAccuracy, reports[best].ConnectionsKept));

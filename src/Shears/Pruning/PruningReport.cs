@@ -159,8 +159,9 @@ public sealed record PruningReport
     public required IReadOnlyDictionary<string, IReadOnlyList<SensitivityPoint>> Sensitivity { get; init; }
 }
 
-/// <summary>Where one criterion's path ended (<see cref="PruningReport.Paths"/>).</summary>
-public sealed record PathReport(CriterionKind Criterion, long ConnectionsKept, double KeptFraction, AccuracyPair Pruned, double Seconds, bool Kept);
+/// <summary>Where one criterion's path ended (<see cref="PruningReport.Paths"/>), and its rounds (the kept path's are also the report's).</summary>
+public sealed record PathReport(CriterionKind Criterion, long ConnectionsKept, double KeptFraction, AccuracyPair Pruned, double Seconds, bool Kept,
+    IReadOnlyList<RoundReport>? Rounds = null);
 
 /// <summary>A baseline pruned to a given number of kept connections and re-learned, for tables at equal connections.</summary>
 public sealed record BaselineResult(

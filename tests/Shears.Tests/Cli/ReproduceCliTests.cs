@@ -54,6 +54,14 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.True(sensitivity.GetProperty("pruned").TryGetProperty("testAccuracy", out _));
         foreach (var layer in sensitivity.GetProperty("layers").EnumerateArray())
             foreach (string field in new[] { "name", "connections", "kept", "budget", "threshold" }) Assert.True(layer.TryGetProperty(field, out _), field);
+        // The search's rounds travel with the entry: their epochs add up to the total, and the last accepted one kept what the entry kept.
+        var rounds = sensitivity.GetProperty("rounds").EnumerateArray().ToArray();
+        Assert.NotEmpty(rounds);
+        Assert.Equal(Enumerable.Range(1, rounds.Length), rounds.Select(r => r.GetProperty("round").GetInt32()));
+        int epochsPerRound = sensitivity.GetProperty("relearnEpochs").GetInt32();
+        Assert.Equal(sensitivity.GetProperty("relearnEpochsTotal").GetInt32(),
+            rounds.Where(r => r.GetProperty("outcome").GetString() != "NoGain").Sum(r => epochsPerRound + r.GetProperty("rescueEpochs").GetInt32()));
+        Assert.Equal(kept, rounds.Last(r => r.GetProperty("accepted").GetBoolean()).GetProperty("kept").GetInt64());
 
         // The baselines sit at exactly the connections the sensitivity allocation kept.
         var baselines = iso.Where(e => e.GetProperty("equalKeptBaseline").GetBoolean()).ToArray();

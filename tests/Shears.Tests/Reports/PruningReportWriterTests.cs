@@ -53,10 +53,14 @@ public sealed class PruningReportWriterTests
         Assert.Equal(["sparsity", "kept", "accuracy"], Names(root.GetProperty("sensitivity").GetProperty("fc1.weight")[0]));
         Assert.Empty(root.GetProperty("paths").EnumerateArray());
         string withPaths = dir.File("paths.json");
-        PruningReportWriter.WriteJson(Report() with { Paths = [new PathReport(CriterionKind.Fisher, 21_000, 0.0789, new AccuracyPair(0.975, 0.972), 12.5, true)] }, withPaths);
+        var report = Report();
+        PruningReportWriter.WriteJson(report with { Paths = [new PathReport(CriterionKind.Fisher, 21_000, 0.0789, new AccuracyPair(0.975, 0.972), 12.5, true, report.Rounds)] }, withPaths);
         using var paths = JsonDocument.Parse(File.ReadAllBytes(withPaths));
-        Assert.Equal(["criterion", "connectionsKept", "keptFraction", "pruned", "seconds", "kept"], Names(paths.RootElement.GetProperty("paths")[0]));
-        Assert.Equal("Fisher", paths.RootElement.GetProperty("paths")[0].GetProperty("criterion").GetString());
+        var firstPath = paths.RootElement.GetProperty("paths")[0];
+        Assert.Equal(["criterion", "connectionsKept", "keptFraction", "pruned", "seconds", "kept", "rounds"], Names(firstPath));
+        Assert.Equal("Fisher", firstPath.GetProperty("criterion").GetString());
+        // Each path carries its own rounds, so a search that tried several criteria shows how each went.
+        Assert.Equal(report.Rounds.Select(r => r.Kept), firstPath.GetProperty("rounds").EnumerateArray().Select(r => r.GetProperty("kept").GetInt64()));
     }
 
     [Fact]
