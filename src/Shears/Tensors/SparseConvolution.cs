@@ -30,6 +30,12 @@ public static class SparseConvolution
     /// (`dotnet run -c Release --project bench/Shears.Benchmarks -- --sparse-conv`), forward and input gradient
     /// take 0.23× the dense time at 5%, 0.64× at 20%, 0.90× at 30% and 1.16× at 40%; the weight gradient (a dot
     /// product per kept tap and image) 0.32× at 5%, 0.79× at 15% and 0.99× at 20%.
+    /// <para>The forward's threshold is a speed choice only: where a filter's taps fit one k block of the GEMM kernel
+    /// (Cin·k² ≤ 256), both paths sum each output as one fused multiply-add chain over the taps in order, a zero tap
+    /// adding nothing, so they agree to the bit. On training chunks (`--sparse-conv 16`, one thread) the sparse forward
+    /// is faster up to about 50% (conv2 0.66× at 40%, conv1 0.91×), but taking it for CNN-3's conv1 at 41% slowed the
+    /// conv2 after it by more than it saved (iso-accuracy network, one step: conv1 0.97 → 0.80 ms, conv2 6.1 → 6.6).
+    /// The gradients' thresholds change the order of sums, so moving them moves every CNN-3 result.</para>
     /// </summary>
     public const double ForwardDensity = 0.3, WeightGradientDensity = 0.15;
 

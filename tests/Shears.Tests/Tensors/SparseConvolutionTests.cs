@@ -120,6 +120,34 @@ public sealed class SparseConvolutionTests
         Assert.Equal(sdb, db);
     }
 
+    /// <summary>
+    /// Where a filter's taps fit one k block of the GEMM kernels (Cin·k² ≤ 256), the sparse forward and im2col + GEMM
+    /// both sum each output as one fused chain over the taps in order, so they agree to the bit and the forward's
+    /// density threshold is a speed choice only. CNN-3's conv1 (9 taps), 16 channels of 3×3 (144), 8 of 5×5 (200),
+    /// a 'valid' filter; filters dense enough for <see cref="Convolution.Forward"/> to take the GEMM.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 1, 32, 28, 28, 3, 1, 1.0)]
+    [InlineData(9, 1, 32, 28, 28, 3, 1, 0.6)]
+    [InlineData(5, 16, 12, 9, 11, 3, 1, 0.8)]
+    [InlineData(4, 8, 5, 10, 7, 5, 2, 0.7)]
+    [InlineData(2, 16, 9, 6, 6, 3, 0, 1.0)]
+    public void The_sparse_forward_gives_the_gemms_bits(int batch, int inC, int outC, int h, int w, int k, int p, double density)
+    {
+        var c = new Case(batch, inC, outC, h, w, k, p);
+        var rng = new Random(batch + 7 * outC);
+        var x = Values(rng, c.ImagesLength);
+        for (int i = 0; i < x.Length; i += 3) x[i] = 0f;   // MNIST-like zeros, also under negative weights
+        var (weight, _) = SparseFilter(rng, c.WeightLength, density);
+        var bias = Values(rng, outC);
+        Assert.True(Density.Of(weight) > SparseConvolution.ForwardDensity, "the dense call must take the GEMM");
+        float[] gemm = new float[c.OutputLength], sparse = new float[c.OutputLength];
+        Convolution.Forward(x, weight, bias, gemm, batch, inC, h, w, outC, k, p, 1);
+        SparseConvolution.Forward(x, weight, bias, sparse, batch, inC, h, w, outC, k, p);
+        for (int i = 0; i < gemm.Length; i++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(gemm[i]), BitConverter.SingleToInt32Bits(sparse[i]));
+    }
+
     [Fact]
     public void Results_are_bit_for_bit_the_same_on_one_thread_and_on_all()
     {
