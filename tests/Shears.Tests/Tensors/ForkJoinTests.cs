@@ -83,8 +83,11 @@ public sealed class ForkJoinTests
         int all = KernelThreads.Current;
         float[] Product() { var c = new float[m * n]; Gemm.Multiply(Transpose.No, Transpose.No, m, n, k, a, k, b, n, c, n); return c; }
 
-        // Both in: one thread each. The first then leaves, and the one left gets every core back.
+        // Both in: one thread each. The first then leaves, and the one left gets every core back. Neither leaves
+        // before both have read their thread count: the first could otherwise end before the second's read, which
+        // then (rightly) saw every core.
         using var bothIn = new Barrier(2);
+        using var bothRead = new Barrier(2);
         int[] callers = new int[2];
         var seen = KernelThreads.RunSideBySide<(int Together, int Alone, float[] Result)>(
         [
@@ -92,13 +95,16 @@ public sealed class ForkJoinTests
             {
                 callers[0] = Environment.CurrentManagedThreadId;
                 bothIn.SignalAndWait();
-                return (KernelThreads.Current, 0, Product());
+                int together = KernelThreads.Current;
+                bothRead.SignalAndWait();
+                return (together, 0, Product());
             },
             () =>
             {
                 callers[1] = Environment.CurrentManagedThreadId;
                 bothIn.SignalAndWait();
                 int together = KernelThreads.Current;
+                bothRead.SignalAndWait();
                 var result = Product();
                 // The first job's thread ends on its own; wait until only this one is left.
                 for (var clock = System.Diagnostics.Stopwatch.StartNew(); KernelThreads.Current == 1 && all > 1 && clock.Elapsed.TotalSeconds < 10;) Thread.Sleep(1);
@@ -125,6 +131,7 @@ public sealed class ForkJoinTests
     {
         int cores = KernelThreads.Cores;
         using var allIn = new Barrier(3);
+        using var allRead = new Barrier(3);   // none moves on before all three have read their thread count
         using var outerLeft = new ManualResetEventSlim();
         static void WaitFor(Func<bool> condition)
         {
@@ -140,6 +147,7 @@ public sealed class ForkJoinTests
                 {
                     allIn.SignalAndWait();
                     int together = KernelThreads.Current;
+                    allRead.SignalAndWait();
                     outerLeft.Wait();
                     // Its partner still runs beside it.
                     return [together, KernelThreads.Current];
@@ -148,6 +156,7 @@ public sealed class ForkJoinTests
                 {
                     allIn.SignalAndWait();
                     int together = KernelThreads.Current;
+                    allRead.SignalAndWait();
                     outerLeft.Wait();
                     // Once the outer partner and the inner one have both left, this one gets every core back.
                     WaitFor(() => KernelThreads.Current > 1 || cores == 1);
@@ -158,6 +167,7 @@ public sealed class ForkJoinTests
             {
                 allIn.SignalAndWait();
                 int together = KernelThreads.Current;
+                allRead.SignalAndWait();
                 outerLeft.Set();
                 return [together];
             },
