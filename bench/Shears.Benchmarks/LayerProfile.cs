@@ -7,11 +7,12 @@ namespace Shears.Benchmarks;
 
 /// <summary>
 /// <c>--layers [model|file.onnx] [batch]</c>: where a training step's time goes, layer by layer. Runs forward and backward
-/// over a random batch for a couple of seconds and prints, per layer, the median milliseconds of its forward
-/// and its backward, and the share of the step. It is the "measure" in measure–predict–change–measure for
-/// the training loop; the optimizer step and data gathering are not included. The per-layer figures run the
-/// whole batch through each layer; for a convolutional model a second table times whole steps
-/// (<see cref="Sequential.TrainingStep"/>) by training chunk size, which is where chunking's gain shows.
+/// over a random batch for a few seconds and prints, per layer, the median milliseconds of its forward and its backward
+/// over the step, and the share of the step. It is the "measure" in measure–predict–change–measure for the training
+/// loop; the optimizer step and data gathering are not included. The batch runs as training runs it: in chunks of the
+/// model's <see cref="Sequential.TrainingChunkSize"/> per kernel thread (each chunk forward then backward, a layer's
+/// figure the sum over the chunks), whole for a model without chunks. For a convolutional model a second table times
+/// whole steps (<see cref="Sequential.TrainingStep"/>) by training chunk size.
 /// </summary>
 public static class LayerProfile
 {
@@ -24,36 +25,60 @@ public static class LayerProfile
         var layers = net.ExecutionOrder;   // as Sequential runs them
         var forward = layers.Select(_ => new List<double>()).ToArray();
         var backward = layers.Select(_ => new List<double>()).ToArray();
-        var outputs = new Tensor[layers.Count];
+        var gradient = new FixedGradient(batch, net.ClassCount, random);
+        int chunkSize = net.TrainingChunkSize * KernelThreads.Current;
+        if (chunkSize == 0 || chunkSize >= batch) chunkSize = batch;
+        int sample = input.Length / batch;
+        var f = new double[layers.Count];
+        var b = new double[layers.Count];
         var clock = Stopwatch.StartNew();
         for (int step = 0; step < 5 || clock.Elapsed.TotalSeconds < 3; step++)
         {
-            var x = input;
+            Array.Clear(f);
+            Array.Clear(b);
+            for (int start = 0; start < batch; start += chunkSize)
+            {
+                var chunk = new BatchChunk(start, Math.Min(chunkSize, batch - start), batch);
+                var x = new Tensor([chunk.Count, .. net.InputShape]);
+                input.ReadOnlySpan.Slice(start * sample, chunk.Count * sample).CopyTo(x.Span);
+                for (int l = 0; l < layers.Count; l++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    x = layers[l].Forward(x, training: true);
+                    f[l] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+                var g = gradient.Rows(x, chunk);
+                for (int l = layers.Count - 1; l >= 0; l--)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    g = layers[l].Backward(g, needInputGradient: l > 0, chunk)!;
+                    b[l] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+            }
             for (int l = 0; l < layers.Count; l++)
             {
+                // A fully connected layer writes its weight gradient once the batch's last chunk is in.
                 long t0 = Stopwatch.GetTimestamp();
-                x = layers[l].Forward(x, training: true);
-                if (step >= 2) forward[l].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-                outputs[l] = x;
+                layers[l].FinishChunks();
+                b[l] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             }
-            var g = new Tensor(x.Shape.ToArray());
-            for (int i = 0; i < g.Length; i++) g.Data[i] = (random.NextSingle() - 0.5f) / batch;
-            for (int l = layers.Count - 1; l >= 0; l--)
+            if (step < 2) continue;
+            for (int l = 0; l < layers.Count; l++)
             {
-                long t0 = Stopwatch.GetTimestamp();
-                g = layers[l].Backward(g, needInputGradient: l > 0)!;
-                if (step >= 2) backward[l].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                forward[l].Add(f[l]);
+                backward[l].Add(b[l]);
             }
         }
         double total = Enumerable.Range(0, layers.Count).Sum(l => Median(forward[l]) + Median(backward[l]));
         string F(double x) => x.ToString("F2", CultureInfo.InvariantCulture);
-        output.WriteLine($"{model}, batch {batch}, {KernelThreads.Max} threads, {forward[0].Count} steps (median ms per call)");
+        string chunks = chunkSize == batch ? "whole" : $"in chunks of {chunkSize}";
+        output.WriteLine($"{model}, batch {batch} {chunks}, {KernelThreads.Max} threads, {forward[0].Count} steps (median ms per step)");
         output.WriteLine("| layer | forward | backward | share |");
         output.WriteLine("|---|---:|---:|---:|");
         for (int l = 0; l < layers.Count; l++)
         {
-            double f = Median(forward[l]), b = Median(backward[l]);
-            output.WriteLine($"| {layers[l].Name} | {F(f)} | {F(b)} | {100 * (f + b) / total:F0}% |");
+            double fl = Median(forward[l]), bl = Median(backward[l]);
+            output.WriteLine($"| {layers[l].Name} | {F(fl)} | {F(bl)} | {100 * (fl + bl) / total:F0}% |");
         }
         output.WriteLine($"| total | {F(Enumerable.Range(0, layers.Count).Sum(l => Median(forward[l])))} | {F(Enumerable.Range(0, layers.Count).Sum(l => Median(backward[l])))} | {F(total)} ms |");
         if (net.TrainingChunkSize > 0) StepsByChunk(output, net, input, random);
