@@ -26,9 +26,7 @@ public static class LayerProfile
         var forward = layers.Select(_ => new List<double>()).ToArray();
         var backward = layers.Select(_ => new List<double>()).ToArray();
         var gradient = new FixedGradient(batch, net.ClassCount, random);
-        int chunkSize = net.TrainingChunkSize * KernelThreads.Current;
-        if (chunkSize == 0 || chunkSize >= batch) chunkSize = batch;
-        int sample = input.Length / batch;
+        int chunkSize = net.TrainingChunkLength(batch);
         var f = new double[layers.Count];
         var b = new double[layers.Count];
         var clock = Stopwatch.StartNew();
@@ -39,8 +37,7 @@ public static class LayerProfile
             for (int start = 0; start < batch; start += chunkSize)
             {
                 var chunk = new BatchChunk(start, Math.Min(chunkSize, batch - start), batch);
-                var x = new Tensor([chunk.Count, .. net.InputShape]);
-                input.ReadOnlySpan.Slice(start * sample, chunk.Count * sample).CopyTo(x.Span);
+                var x = net.TrainingChunkInput(input, chunk);
                 for (int l = 0; l < layers.Count; l++)
                 {
                     long t0 = Stopwatch.GetTimestamp();

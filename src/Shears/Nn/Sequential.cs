@@ -97,27 +97,36 @@ public sealed class Sequential
     /// </summary>
     public double TrainingStep(Tensor input, ChunkedLoss loss)
     {
-        int batch = input.Dim(0);
-        int chunkSize = _trainingChunkSize * KernelThreads.Current;
-        if (chunkSize == 0 || batch <= chunkSize)
-        {
-            var whole = BatchChunk.Whole(batch);
-            Backward(loss.Rows(Forward(input, training: true), whole));
-            return loss.Mean;
-        }
         CheckInput(input);
-        int sample = input.Length / batch;
-        for (int start = 0; start < batch; start += chunkSize)
+        int batch = input.Dim(0), length = TrainingChunkLength(batch);
+        int start = 0;
+        do   // an empty batch is one empty chunk, as a whole-batch step would run it
         {
-            var chunk = new BatchChunk(start, Math.Min(chunkSize, batch - start), batch);
-            var x = Tensor.Reuse(ref _chunkInput, [chunk.Count, .. InputShape]);
-            input.ReadOnlySpan.Slice(start * sample, chunk.Count * sample).CopyTo(x.Span);
-            var g = loss.Rows(ForwardThrough(0, _runOrder.Length, x, training: true), chunk);
+            var chunk = new BatchChunk(start, Math.Min(length, batch - start), batch);
+            var g = loss.Rows(ForwardThrough(0, _runOrder.Length, TrainingChunkInput(input, chunk), training: true), chunk);
             for (int i = _runOrder.Length - 1; i >= 0; i--)
                 g = _runOrder[i].Backward(g, needInputGradient: i > 0, chunk)!;
-        }
+            start += length;
+        } while (start < batch);
         foreach (var layer in _runOrder) layer.FinishChunks();
         return loss.Mean;
+    }
+
+    /// <summary>The samples each chunk of a training step over <paramref name="batch"/> holds: <see cref="TrainingChunkSize"/> per kernel thread, or the whole batch.</summary>
+    internal int TrainingChunkLength(int batch)
+    {
+        int length = _trainingChunkSize * KernelThreads.Current;
+        return length == 0 || length >= batch ? Math.Max(batch, 1) : length;
+    }
+
+    /// <summary>What enters the first layer for <paramref name="chunk"/> of <paramref name="input"/>: the batch itself when the chunk is all of it, else a copy of its samples (this model's scratch, valid until the next chunk).</summary>
+    internal Tensor TrainingChunkInput(Tensor input, BatchChunk chunk)
+    {
+        if (chunk.Count == chunk.Batch) return input;
+        int sample = input.Length / chunk.Batch;
+        var x = Tensor.Reuse(ref _chunkInput, [chunk.Count, .. InputShape]);
+        input.ReadOnlySpan.Slice(chunk.Start * sample, chunk.Count * sample).CopyTo(x.Span);
+        return x;
     }
 
     /// <summary>The layers in the order Forward runs them (see <see cref="RunOrder"/>); Backward runs them in reverse.</summary>
