@@ -259,12 +259,17 @@ public static class Convolution
             var dw = new Span<float>(partials + (long)partition * g.WeightLength, (int)g.WeightLength);
             double* db = biasPartials + (long)partition * g.OutChannels;
             for (int c = 0; c < g.OutChannels; c++) db[c] = 0;
+            bool fewTaps = FewTapWeightGradient.Takes(taps, spatial);
             for (int n = first; n < end; n++)
             {
                 var columns = g.ColumnsOf(images + (long)n * g.ImageSize, scratch);
                 var dy = new ReadOnlySpan<float>(outputGradient + (long)n * g.OutputSize, g.OutputSize);
                 // dW[out × taps] (+)= dY[out × spatial] · columnsᵀ
-                Gemm.Multiply(Transpose.No, Transpose.Yes, g.OutChannels, taps, spatial, dy, spatial, columns, spatial, dw, taps, beta: n == first ? 0f : 1f);
+                if (fewTaps)
+                    fixed (float* c = columns, w = dw)
+                        FewTapWeightGradient.Multiply(outputGradient + (long)n * g.OutputSize, c, w, g.OutChannels, taps, spatial, accumulate: n != first);
+                else
+                    Gemm.Multiply(Transpose.No, Transpose.Yes, g.OutChannels, taps, spatial, dy, spatial, columns, spatial, dw, taps, beta: n == first ? 0f : 1f);
                 for (int c = 0; c < g.OutChannels; c++) db[c] += TensorPrimitives.Sum(dy.Slice(c * spatial, spatial));
             }
         }

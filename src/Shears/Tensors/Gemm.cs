@@ -118,6 +118,20 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// How a call of this shape on <paramref name="kind"/> (resolved from Auto) sums each element of C, for kernels
+    /// that must give its bits without calling it: the k blocks' length, and whether it computes Cᵀ. Each element
+    /// is, per block, one fused multiply-add chain over k in order from zero. Computed directly, the first block's
+    /// chain is C (beta 0) or chain + C, and each later block's is added the same way; computed transposed, the
+    /// blocks' chains are summed first (chain + sum) and C is then that sum (beta 0) or sum + beta·C.
+    /// </summary>
+    internal static (int KcStep, bool Transposed) SumOrder(GemmKernelKind kind, int m, int n, int k) => Resolve(kind) switch
+    {
+        GemmKernelKind.Avx512 => (GemmEngine<Avx512Kernel>.KcStep(k), GemmEngine<Avx512Kernel>.ComputesTransposed(m, n, packedA: false)),
+        GemmKernelKind.Avx2 => (GemmEngine<Avx2Kernel>.KcStep(k), GemmEngine<Avx2Kernel>.ComputesTransposed(m, n, packedA: false)),
+        _ => (GemmEngine<ScalarKernel>.KcStep(k), GemmEngine<ScalarKernel>.ComputesTransposed(m, n, packedA: false)),
+    };
+
     /// <summary>Runs a validated call on the engine of <paramref name="kind"/> (already resolved from Auto).</summary>
     private static void Run(GemmKernelKind kind, in GemmArgs g)
     {

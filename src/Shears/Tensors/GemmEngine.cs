@@ -58,16 +58,26 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackAll(bool transA, int m, int k, float* a, nint lda, float* dst)
     {
-        int kcStep = CeilDiv(k, CeilDiv(k, TK.KC));
+        int kcStep = KcStep(k);
         int padded = PaddedRows(m);
         var g = new GemmArgs(transA, false, m, 0, k, a, lda, null, 0, null, 0, 0f);
         for (int pc = 0; pc < k; pc += kcStep)
             PackA(g, 0, m, pc, Math.Min(kcStep, k - pc), dst + (nint)pc * padded);
     }
 
+    /// <summary>
+    /// The length of the balanced k blocks a call sums over (the last may be shorter): it depends on K and the
+    /// kernel only. Each element of C is one fused multiply-add chain per block, from zero, the blocks then added
+    /// to C in order (see <see cref="Gemm.SumOrder"/>).
+    /// </summary>
+    public static int KcStep(int k) => CeilDiv(k, CeilDiv(k, TK.KC));
+
+    /// <summary>Whether an m×n product is computed as Cᵀ (<see cref="MultiplyTransposed"/>): a C too narrow for the kernel's tiles.</summary>
+    public static bool ComputesTransposed(int m, int n, bool packedA) => 2 * n < TK.NR && m > n && !packedA;
+
     public static void Multiply(in GemmArgs g)
     {
-        if (2 * g.N < TK.NR && g.M > g.N && g.PackedA == null)
+        if (ComputesTransposed(g.M, g.N, g.PackedA != null))
         {
             MultiplyTransposed(g);
             return;
@@ -181,8 +191,7 @@ internal static unsafe class GemmEngine<TK> where TK : struct, IGemmKernel
     {
         int mr = TK.MR, nr = TK.NR;
         // Balanced k blocks: the block size depends only on K, never on the partition.
-        int kBlocks = CeilDiv(g.K, TK.KC);
-        int kcStep = CeilDiv(g.K, kBlocks);
+        int kcStep = KcStep(g.K);
         float* packA = ws.PackA;
         float* packB = ws.PackB;
         float* edge = stackalloc float[TK.MR * TK.NR];
