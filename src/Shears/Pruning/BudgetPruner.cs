@@ -218,20 +218,24 @@ public sealed class BudgetPruner
                     bool inside = Inside(verdict);
                     var outcome = keptAsPruned ? RoundOutcome.AcceptedAsPruned : inside ? RoundOutcome.Accepted : RoundOutcome.SteppedBack;
                     int rescue = 0;
+                    double? beforeRescue = null, rescueSeconds = null;
                     if (!inside && _o.RescueEpochs > 0)
                     {
                         rescue = _o.RescueEpochs;
+                        beforeRescue = verdict.Accuracy;
+                        var rescueClock = Stopwatch.StartNew();
                         // Just outside: more re-learning of the same network, with its own shuffles, before giving the round up.
                         _owner._relearner.Relearn(_model, _train, _o.RelearnTraining(-_round, _o.RescueEpochs, _teacher), RelearnProgress(), _ct);
                         Report(PruningPhase.Check, $"Round {_round}: checking the network after a rescue re-learning");
                         verdict = Judge();
                         inside = Inside(verdict);
                         if (inside) outcome = RoundOutcome.Rescued;
+                        rescueSeconds = rescueClock.Elapsed.TotalSeconds;
                     }
                     double accuracy = verdict.Accuracy;
                     _rounds.Add(new RoundReport(_round, keptBefore, kept, _lastGoodAccuracy, attempt.Accuracy, accuracy,
                         outcome, available, step, _lastGoodAccuracy - attempt.Accuracy,
-                        attempt.Shrinks, roundClock.Elapsed.TotalSeconds, attempt.Interpolation, rescue));
+                        attempt.Shrinks, roundClock.Elapsed.TotalSeconds, attempt.Interpolation, rescue, beforeRescue, rescueSeconds));
                     if (inside)
                     {
                         for (int l = 0; l < _weights.Count; l++)

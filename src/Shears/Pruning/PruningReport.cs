@@ -73,6 +73,8 @@ public enum RoundOutcome
 /// <param name="BudgetUsed">The measured drop of the combined network before re-learning (start accuracy minus <paramref name="ValidationBeforeRelearn"/>).</param>
 /// <param name="Shrinks">How many bisection tries on the combined network cost more than the step budget.</param>
 /// <param name="RescueEpochs">Epochs of rescue re-learning the round spent after ending outside the range (0: none).</param>
+/// <param name="ValidationBeforeRescue">With a rescue, the validation accuracy the round's re-learning ended at, outside the range (what the rescue started from).</param>
+/// <param name="RescueSeconds">With a rescue, its seconds (re-learning and check), part of <paramref name="Seconds"/>.</param>
 /// <param name="Interpolation">The fraction of the way each layer moved from where it stood to its allocated sparsity (1: all of it).</param>
 public sealed record RoundReport(
     int Round,
@@ -88,7 +90,9 @@ public sealed record RoundReport(
     int Shrinks,
     double Seconds,
     double Interpolation = 1,
-    int RescueEpochs = 0)
+    int RescueEpochs = 0,
+    double? ValidationBeforeRescue = null,
+    double? RescueSeconds = null)
 {
     public bool Accepted => Outcome is RoundOutcome.Accepted or RoundOutcome.Rescued or RoundOutcome.AcceptedAsPruned;
     /// <summary>The step budget (<see cref="BudgetGiven"/>).</summary>

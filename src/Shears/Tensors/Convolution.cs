@@ -61,7 +61,8 @@ public static class Convolution
     /// weightGradient [out, in, k, k] and biasGradient [out] (both overwritten) from the images the forward saw
     /// and the gradient with respect to its output. Given a <paramref name="keep"/> mask, entries it prunes are
     /// not needed: a mask that keeps at most <see cref="SparseConvolution.WeightGradientDensity"/> of the filter
-    /// goes to <see cref="SparseConvolution"/>, which leaves them zero.
+    /// goes to <see cref="SparseConvolution"/>, which leaves them zero. Otherwise each image's product with its
+    /// columns is the GEMM's, or for a filter of few taps <see cref="FewTapWeightGradient"/>'s, which gives the same bits.
     /// <para>A batch may be run in consecutive chunks of whole groups (<see cref="GroupSize"/> images; the last chunk
     /// may end short): the first chunk as above, each later one with <paramref name="continuing"/> set, adding its
     /// groups to the gradients the chunks before it left. The bias is summed in double across groups, so the

@@ -199,6 +199,10 @@ public sealed class BudgetPrunerTests
         Assert.Equal(RoundOutcome.Rescued, round.Outcome);
         Assert.True(round.Accepted);
         Assert.Equal(3, round.RescueEpochs);
+        // What the rescue started from: the wrecked network, outside the range, where the rescue ended inside it.
+        Assert.False(AccuracyRange.Holds(round.ValidationBeforeRescue!.Value, report.Range.MinAccuracy));
+        Assert.True(round.ValidationAfterRelearn > round.ValidationBeforeRescue);
+        Assert.InRange(round.RescueSeconds!.Value, 0, round.Seconds);
         Assert.Equal(0, report.StepBacks);
         Assert.True(report.ConnectionsKept < report.ConnectionsTotal);
         Assert.Equal(round.Kept, report.ConnectionsKept);
@@ -223,6 +227,8 @@ public sealed class BudgetPrunerTests
 
         Assert.Equal(1, relearner.Calls);   // no rescue: the round was inside the range without one
         var round = Assert.Single(report.Rounds);
+        Assert.Null(round.ValidationBeforeRescue);
+        Assert.Null(round.RescueSeconds);
         Assert.Equal(RoundOutcome.AcceptedAsPruned, round.Outcome);
         Assert.True(round.Accepted);
         Assert.Equal(round.ValidationBeforeRelearn, round.ValidationAfterRelearn);
@@ -265,6 +271,8 @@ public sealed class BudgetPrunerTests
         Assert.Equal(2, relearner.Calls);
         Assert.Equal(RoundOutcome.SteppedBack, Assert.Single(report.Rounds).Outcome);
         Assert.Equal(2, report.Rounds[0].RescueEpochs);
+        Assert.Equal(report.Rounds[0].ValidationAfterRelearn, report.Rounds[0].ValidationBeforeRescue);   // the rescue changed nothing
+        Assert.NotNull(report.Rounds[0].RescueSeconds);
         Assert.Equal(report.ConnectionsTotal, report.ConnectionsKept);
         foreach (var p in model.Parameters) Assert.Equal(original.Values[p.Name], p.Value.ReadOnlySpan.ToArray());
     }

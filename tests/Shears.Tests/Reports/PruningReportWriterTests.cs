@@ -47,7 +47,7 @@ public sealed class PruningReportWriterTests
         foreach (var layer in layers) Assert.Equal(["name", "connections", "kept", "budget", "threshold", "sparsity"], Names(layer));
         Assert.Equal(
             ["round", "keptBefore", "kept", "validationAtStart", "validationBeforeRelearn", "validationAfterRelearn", "outcome",
-             "budgetAvailable", "budgetGiven", "budgetUsed", "shrinks", "seconds", "interpolation", "rescueEpochs", "accepted", "stepBudget"],
+             "budgetAvailable", "budgetGiven", "budgetUsed", "shrinks", "seconds", "interpolation", "rescueEpochs", "validationBeforeRescue", "rescueSeconds", "accepted", "stepBudget"],
             Names(root.GetProperty("rounds")[0]));
         Assert.Equal(["fc1.weight", "fc2.weight", "fc3.weight"], Names(root.GetProperty("sensitivity")));
         Assert.Equal(["sparsity", "kept", "accuracy"], Names(root.GetProperty("sensitivity").GetProperty("fc1.weight")[0]));
