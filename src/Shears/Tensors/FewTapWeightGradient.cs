@@ -99,7 +99,7 @@ internal static class FewTapWeightGradient
             float* s = src + (nint)r * stride;
             int c = 0;
             for (; c < fullCols; c += Lanes)
-                Transpose8x8(s + c, stride, dst + (nint)c * ld + r, ld);
+                GemmPacking.Transpose8x8(s + c, stride, dst + (nint)c * ld + r, ld);
             for (; c < cols; c++)
                 for (int i = 0; i < Lanes; i++)
                     dst[(nint)c * ld + r + i] = s[(nint)i * stride + c];
@@ -110,43 +110,6 @@ internal static class FewTapWeightGradient
             for (int r = fullRows; r < rows; r++) d[r] = src[(nint)r * stride + c];
             for (int r = rows; r < ld; r++) d[r] = 0f;
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Transpose8x8(float* s, nint ls, float* d, nint ld)
-    {
-        var r0 = Avx.LoadVector256(s);
-        var r1 = Avx.LoadVector256(s + ls);
-        var r2 = Avx.LoadVector256(s + 2 * ls);
-        var r3 = Avx.LoadVector256(s + 3 * ls);
-        var r4 = Avx.LoadVector256(s + 4 * ls);
-        var r5 = Avx.LoadVector256(s + 5 * ls);
-        var r6 = Avx.LoadVector256(s + 6 * ls);
-        var r7 = Avx.LoadVector256(s + 7 * ls);
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(d + ld, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(d + 2 * ld, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(d + 3 * ld, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(d + 4 * ld, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(d + 5 * ld, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(d + 6 * ld, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(d + 7 * ld, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     private static unsafe void Tile(int taps, int vectors, nint kc, float* dyT, nint ld, float* columns, nint spatial, float* sums, bool add)
