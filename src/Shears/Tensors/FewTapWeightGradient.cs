@@ -11,8 +11,9 @@ namespace Shears.Tensors;
 /// </summary>
 /// <remarks>
 /// The GEMM packs both operands for every image, and a C only 9 columns wide fills about half of each tile (or,
-/// computed transposed, a tile row in three): for conv1 that left the weight gradient at 7 of a pruned step's
-/// 30 ms on an AVX2 machine. Here each output channel's gradient is transposed once, to [spatial × out], and
+/// computed transposed, a tile row in three). In a pruned CNN-3 training step (batch 128 in chunks of 16, one
+/// thread, AVX2 machine, `--layers`, two A/B pairs) conv1's backward took 4.33 and 6.71 ms with the GEMM, 2.02
+/// and 3.63 with this kernel. Here each output channel's gradient is transposed once, to [spatial × out], and
 /// vectors of 8 channels run down it, one accumulator per tap and channel vector, each tap's column entry
 /// broadcast. Every element of dW is then, per k block, one fused multiply-add chain over the spatial positions
 /// in order from zero, and the blocks are added to dW as the GEMM adds them (<see cref="Gemm.SumOrder"/>): the
