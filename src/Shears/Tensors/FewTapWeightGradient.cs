@@ -157,26 +157,19 @@ internal static class FewTapWeightGradient
             if (vectors > 2) { var v = Vector256.Load(d + 16); a02 = Vector256.FusedMultiplyAdd(v, b0, a02); if (taps > 1) a12 = Vector256.FusedMultiplyAdd(v, b1, a12); if (taps > 2) a22 = Vector256.FusedMultiplyAdd(v, b2, a22); }
             if (vectors > 3) { var v = Vector256.Load(d + 24); a03 = Vector256.FusedMultiplyAdd(v, b0, a03); if (taps > 1) a13 = Vector256.FusedMultiplyAdd(v, b1, a13); if (taps > 2) a23 = Vector256.FusedMultiplyAdd(v, b2, a23); }
         }
-        Put(a00, sums, add);
-        if (vectors > 1) Put(a01, sums + 8, add);
-        if (vectors > 2) Put(a02, sums + 16, add);
-        if (vectors > 3) Put(a03, sums + 24, add);
-        if (taps > 1)
-        {
-            float* s1 = sums + ld;
-            Put(a10, s1, add);
-            if (vectors > 1) Put(a11, s1 + 8, add);
-            if (vectors > 2) Put(a12, s1 + 16, add);
-            if (vectors > 3) Put(a13, s1 + 24, add);
-        }
-        if (taps > 2)
-        {
-            float* s2 = sums + 2 * ld;
-            Put(a20, s2, add);
-            if (vectors > 1) Put(a21, s2 + 8, add);
-            if (vectors > 2) Put(a22, s2 + 16, add);
-            if (vectors > 3) Put(a23, s2 + 24, add);
-        }
+        PutRow(vectors, sums, add, a00, a01, a02, a03);
+        if (taps > 1) PutRow(vectors, sums + ld, add, a10, a11, a12, a13);
+        if (taps > 2) PutRow(vectors, sums + 2 * ld, add, a20, a21, a22, a23);
+    }
+
+    /// <summary>One tap's row of a tile: its first <paramref name="vectors"/> channel vectors, put at <paramref name="row"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PutRow(int vectors, float* row, bool add, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3)
+    {
+        Put(v0, row, add);
+        if (vectors > 1) Put(v1, row + 8, add);
+        if (vectors > 2) Put(v2, row + 16, add);
+        if (vectors > 3) Put(v3, row + 24, add);
     }
 
     /// <summary>The chain as it is, or added to what is there: chain + sum, as the GEMM adds a block to C.</summary>

@@ -7,13 +7,6 @@ public sealed class FewTapWeightGradientTests
 {
     private static float[] Values(Random rng, int n, double low = -1) => Enumerable.Range(0, n).Select(_ => (float)(low + rng.NextDouble() * (1 - low))).ToArray();
 
-    private static void AssertSameBits(float[] expected, float[] actual, string what)
-    {
-        for (int i = 0; i < expected.Length; i++)
-            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
-                Assert.Fail($"{what}: element {i} is {actual[i]:R}, the GEMM gives {expected[i]:R}.");
-    }
-
     /// <summary>
     /// Shapes that cover both of the GEMM's sum orders on this machine's kernel (a C wide enough for its tiles, and one
     /// it computes transposed), channel counts off the 8-lane vectors and past one 32-channel tile, tap counts off the
@@ -53,7 +46,7 @@ public sealed class FewTapWeightGradientTests
             Gemm.Multiply(Transpose.No, Transpose.Yes, outChannels, taps, spatial, dy, spatial, columns, spatial, expected, taps, beta: accumulate ? 1f : 0f);
             fixed (float* g = dy, c = columns, w = actual)
                 FewTapWeightGradient.Multiply(g, c, w, outChannels, taps, spatial, accumulate);
-            AssertSameBits(expected, actual, $"{outChannels}×{taps}×{spatial}, accumulate {accumulate}");
+            Tolerance.AssertBitwiseEqual(expected, actual, $"{outChannels}×{taps}×{spatial}, accumulate {accumulate}");
 
             var reference = new double[outChannels * taps];
             for (int o = 0; o < outChannels; o++)
@@ -106,7 +99,7 @@ public sealed class FewTapWeightGradientTests
         var whole = new float[outChannels * taps];
         var bias = new float[outChannels];
         Convolution.WeightGradient(images, dy, whole, bias, batch, inChannels, size, size, outChannels, kernel, padding, 1);
-        AssertSameBits(expected, whole, "whole batch");
+        Tolerance.AssertBitwiseEqual(expected, whole, "whole batch");
 
         // Chunks of whole groups (8 + 12) continue the same sums.
         var chunked = new float[outChannels * taps];
@@ -115,6 +108,6 @@ public sealed class FewTapWeightGradientTests
             biasTotals: totals);
         Convolution.WeightGradient(images.AsSpan(8 * image), dy.AsSpan(8 * outChannels * spatial), chunked, bias, 12, inChannels, size, size, outChannels, kernel, padding, 1,
             biasTotals: totals, continuing: true);
-        AssertSameBits(expected, chunked, "in chunks");
+        Tolerance.AssertBitwiseEqual(expected, chunked, "in chunks");
     }
 }

@@ -193,7 +193,7 @@ public sealed class GemmTests
             {
                 p.C.AsSpan(0, m * n).Fill(float.NaN);
                 p.Run(GemmKernelKind.Auto);
-                AssertBitwiseEqual(first, p.C, $"run {rep} of {m}×{n}×{k}");
+                Tolerance.AssertBitwiseEqual(first, p.C, $"run {rep} of {m}×{n}×{k}");
             }
             int saved = ForkJoin.MaxDegreeOfParallelism;
             try
@@ -203,21 +203,8 @@ public sealed class GemmTests
                 p.Run(GemmKernelKind.Auto);
             }
             finally { ForkJoin.MaxDegreeOfParallelism = saved; }
-            AssertBitwiseEqual(first, p.C, $"single-threaded run of {m}×{n}×{k}");
+            Tolerance.AssertBitwiseEqual(first, p.C, $"single-threaded run of {m}×{n}×{k}");
         }
-    }
-
-    private static void AssertBitwiseEqual(float[] expected, float[] actual, string what)
-    {
-        int diff = 0, at = -1;
-        for (int i = 0; i < expected.Length; i++)
-            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
-            {
-                diff++;
-                if (at < 0) at = i;
-            }
-        if (diff != 0)
-            throw new Xunit.Sdk.XunitException($"{what}: {diff} of {expected.Length} values differ bitwise, first at [{at}]: {expected[at]:R} vs {actual[at]:R}.");
     }
 
     [Fact]

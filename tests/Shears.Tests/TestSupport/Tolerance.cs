@@ -52,4 +52,20 @@ public static class Tolerance
         for (int i = 0; i < e.Length; i++) e[i] = expected[i];
         AssertClose(actual, e, atol, rtol);
     }
+
+    /// <summary>Every element the same bits (NaNs included); a failure counts the differences and names the first.</summary>
+    public static void AssertBitwiseEqual(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        if (actual.Length != expected.Length)
+            throw new XunitException($"{what}: length mismatch, {actual.Length} values against {expected.Length}.");
+        int diff = 0, at = -1;
+        for (int i = 0; i < expected.Length; i++)
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+            {
+                diff++;
+                if (at < 0) at = i;
+            }
+        if (diff != 0)
+            throw new XunitException($"{what}: {diff} of {expected.Length} values differ bitwise, first at [{at}]: {expected[at]:R} vs {actual[at]:R}.");
+    }
 }
