@@ -119,6 +119,123 @@ internal static class SparseRuns
         if (n > 7) a7.Store(acc + 56);
     }
 
+    /// <summary>The floats in one lane set of <see cref="AccumulateProducts"/>' accumulators: 16 with AVX-512, 8 with AVX2, else 1.</summary>
+    public static int ProductLanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+
+    /// <summary>
+    /// The weight gradient's inner loop, for taps that share one output-gradient run <paramref name="d"/>: for each
+    /// tap t, acc[t·L, (t + 1)·L) += the lane-wise sums of d[q] · src[offset[t] + q] over q in [0, length), L
+    /// being <see cref="ProductLanes"/> and <paramref name="length"/> a multiple of it. Blocks of up to 8 taps
+    /// keep their accumulators in registers and load each vector of d once for all of them, so a tap costs one
+    /// load and one fused multiply-add per vector; the lanes are summed only when the caller has run every image
+    /// of its group through them. That replaces a dot product per tap and image (twice the loads, a multiply and
+    /// an add apiece, and a horizontal sum each time).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void AccumulateProducts(float* d, float* src, int* offset, int count, float* acc, int length)
+    {
+        int lanes = ProductLanes, t = 0;
+        for (; t + 8 <= count; t += 8) Products<N8>(d, src, offset + t, acc + t * lanes, length);
+        switch (count - t)
+        {
+            case 1: Products<N1>(d, src, offset + t, acc + t * lanes, length); break;
+            case 2: Products<N2>(d, src, offset + t, acc + t * lanes, length); break;
+            case 3: Products<N3>(d, src, offset + t, acc + t * lanes, length); break;
+            case 4: Products<N4>(d, src, offset + t, acc + t * lanes, length); break;
+            case 5: Products<N5>(d, src, offset + t, acc + t * lanes, length); break;
+            case 6: Products<N6>(d, src, offset + t, acc + t * lanes, length); break;
+            case 7: Products<N7>(d, src, offset + t, acc + t * lanes, length); break;
+        }
+    }
+
+    /// <summary>N taps' accumulators (N a constant, so the unused ones compile away) through the whole run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Products<TN>(float* d, float* src, int* offset, float* acc, int length) where TN : struct, IConstant
+    {
+        int n = TN.Value;
+        float* p0 = src + offset[0], p1 = n > 1 ? src + offset[1] : p0, p2 = n > 2 ? src + offset[2] : p0, p3 = n > 3 ? src + offset[3] : p0;
+        float* p4 = n > 4 ? src + offset[4] : p0, p5 = n > 5 ? src + offset[5] : p0, p6 = n > 6 ? src + offset[6] : p0, p7 = n > 7 ? src + offset[7] : p0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a0 = Vector512.Load(acc), a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            if (n > 1) a1 = Vector512.Load(acc + 16);
+            if (n > 2) a2 = Vector512.Load(acc + 32);
+            if (n > 3) a3 = Vector512.Load(acc + 48);
+            if (n > 4) a4 = Vector512.Load(acc + 64);
+            if (n > 5) a5 = Vector512.Load(acc + 80);
+            if (n > 6) a6 = Vector512.Load(acc + 96);
+            if (n > 7) a7 = Vector512.Load(acc + 112);
+            for (int q = 0; q < length; q += 16)
+            {
+                var g = Vector512.Load(d + q);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p0 + q), g, a0);
+                if (n > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p1 + q), g, a1);
+                if (n > 2) a2 = Vector512.FusedMultiplyAdd(Vector512.Load(p2 + q), g, a2);
+                if (n > 3) a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p3 + q), g, a3);
+                if (n > 4) a4 = Vector512.FusedMultiplyAdd(Vector512.Load(p4 + q), g, a4);
+                if (n > 5) a5 = Vector512.FusedMultiplyAdd(Vector512.Load(p5 + q), g, a5);
+                if (n > 6) a6 = Vector512.FusedMultiplyAdd(Vector512.Load(p6 + q), g, a6);
+                if (n > 7) a7 = Vector512.FusedMultiplyAdd(Vector512.Load(p7 + q), g, a7);
+            }
+            a0.Store(acc);
+            if (n > 1) a1.Store(acc + 16);
+            if (n > 2) a2.Store(acc + 32);
+            if (n > 3) a3.Store(acc + 48);
+            if (n > 4) a4.Store(acc + 64);
+            if (n > 5) a5.Store(acc + 80);
+            if (n > 6) a6.Store(acc + 96);
+            if (n > 7) a7.Store(acc + 112);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a0 = Vector256.Load(acc), a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            if (n > 1) a1 = Vector256.Load(acc + 8);
+            if (n > 2) a2 = Vector256.Load(acc + 16);
+            if (n > 3) a3 = Vector256.Load(acc + 24);
+            if (n > 4) a4 = Vector256.Load(acc + 32);
+            if (n > 5) a5 = Vector256.Load(acc + 40);
+            if (n > 6) a6 = Vector256.Load(acc + 48);
+            if (n > 7) a7 = Vector256.Load(acc + 56);
+            for (int q = 0; q < length; q += 8)
+            {
+                var g = Vector256.Load(d + q);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(p0 + q), g, a0);
+                if (n > 1) a1 = Vector256.FusedMultiplyAdd(Vector256.Load(p1 + q), g, a1);
+                if (n > 2) a2 = Vector256.FusedMultiplyAdd(Vector256.Load(p2 + q), g, a2);
+                if (n > 3) a3 = Vector256.FusedMultiplyAdd(Vector256.Load(p3 + q), g, a3);
+                if (n > 4) a4 = Vector256.FusedMultiplyAdd(Vector256.Load(p4 + q), g, a4);
+                if (n > 5) a5 = Vector256.FusedMultiplyAdd(Vector256.Load(p5 + q), g, a5);
+                if (n > 6) a6 = Vector256.FusedMultiplyAdd(Vector256.Load(p6 + q), g, a6);
+                if (n > 7) a7 = Vector256.FusedMultiplyAdd(Vector256.Load(p7 + q), g, a7);
+            }
+            a0.Store(acc);
+            if (n > 1) a1.Store(acc + 8);
+            if (n > 2) a2.Store(acc + 16);
+            if (n > 3) a3.Store(acc + 24);
+            if (n > 4) a4.Store(acc + 32);
+            if (n > 5) a5.Store(acc + 40);
+            if (n > 6) a6.Store(acc + 48);
+            if (n > 7) a7.Store(acc + 56);
+        }
+        else
+        {
+            var ps = stackalloc float*[] { p0, p1, p2, p3, p4, p5, p6, p7 };
+            for (int t = 0; t < n; t++)
+            {
+                float a = acc[t];
+                for (int q = 0; q < length; q++) a = MathF.FusedMultiplyAdd(ps[t][q], d[q], a);
+                acc[t] = a;
+            }
+        }
+    }
+
+    /// <summary>The sum of one tap's lanes of <see cref="AccumulateProducts"/>' accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe float SumLanes(float* lanes) =>
+        Vector512.IsHardwareAccelerated ? Vector512.Sum(Vector512.Load(lanes))
+        : Vector256.IsHardwareAccelerated ? Vector256.Sum(Vector256.Load(lanes))
+        : lanes[0];
+
     /// <summary>
     /// dst[0, n) = src[0, n): one row of an image, a few dozen floats. A span copy's set-up costs as much as the row
     /// at this length, and the kernels copy hundreds of rows per image, so this stores whole vectors, the last one

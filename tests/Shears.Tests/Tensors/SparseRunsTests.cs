@@ -55,6 +55,42 @@ public sealed class SparseRunsTests
         Assert.All(acc, v => Assert.Equal(0f, v));
     }
 
+    /// <summary>
+    /// Every tap count from 1 to 19 (two whole blocks of 8 and each remainder), runs of 1 to 5 vectors, started from
+    /// accumulators that already hold something: each tap's lanes, summed, give its dot product with the shared run
+    /// plus what it held, against a double reference; the accumulators past the taps are untouched.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(5)]
+    public unsafe void AccumulateProducts_adds_each_taps_dot_product_with_the_shared_run(int vectors)
+    {
+        var rng = new Random(11 + vectors);
+        int lanes = SparseRuns.ProductLanes, length = vectors * lanes;
+        var run = Values(rng, length);
+        var source = Values(rng, length + 64);
+        for (int count = 1; count <= 19; count++)
+        {
+            var offsets = Enumerable.Range(0, count).Select(_ => rng.Next(0, 64)).ToArray();
+            var start = Values(rng, count * lanes);
+            var acc = start.Concat(Enumerable.Repeat(float.NaN, lanes)).ToArray();
+            fixed (float* d = run, src = source, a = acc)
+            fixed (int* offset = offsets)
+                SparseRuns.AccumulateProducts(d, src, offset, count, a, length);
+            var sums = new float[count];
+            var expected = new double[count];
+            for (int t = 0; t < count; t++)
+            {
+                fixed (float* a = acc) sums[t] = SparseRuns.SumLanes(a + t * lanes);
+                for (int l = 0; l < lanes; l++) expected[t] += start[t * lanes + l];
+                for (int q = 0; q < length; q++) expected[t] += (double)run[q] * source[offsets[t] + q];
+            }
+            Tolerance.AssertClose(sums, expected, atol: 1e-5, rtol: 1e-5);
+            Assert.All(acc.Skip(count * lanes), v => Assert.True(float.IsNaN(v)));
+        }
+    }
+
     /// <summary>Rows of every width up to 40 (scalar, one 8-float vector and overlapping ones, 16-float vectors and overlapping ones), between guards.</summary>
     [Fact]
     public unsafe void Rows_are_copied_and_offset_exactly_without_touching_their_neighbours()
