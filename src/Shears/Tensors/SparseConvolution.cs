@@ -326,14 +326,11 @@ public static class SparseConvolution
     }
 
     /// <summary>
-    /// Per image: each output channel's gradient at the padded row length (junk columns and the run's rounding
-    /// zero), then <see cref="SparseRuns.AccumulateProducts"/> for the channel's kept taps. Each tap's lanes
-    /// accumulate over the group's images and are summed once at its end, into the group's partial.
+    /// Per image: each output channel's gradient at the padded row length (junk columns zero), then
+    /// <see cref="SparseRuns.AccumulateProducts"/> for the channel's kept taps. Each tap's lanes accumulate over the
+    /// group's images and are summed once at its end, into the group's partial. The channels are spaced
+    /// <see cref="Padded.RunLength"/> apart, a whole number of vectors, which the last vector of a run may read.
     /// </summary>
-    /// <remarks>
-    /// The run is rounded up to whole vectors (<see cref="Padded.RunLength"/>); past the output rows the gradient
-    /// is zero and the padded planes hold finite values or their zeroed slack, so those products add nothing.
-    /// </remarks>
     private readonly unsafe struct WeightGradientWork(int batch, Padded source, Geometry g, float* images, float* outputGradient, int kept, int* start, int* offset, float* partials, double* biasPartials) : IPartitionedWork
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -360,7 +357,7 @@ public static class SparseConvolution
                     int count = start[c + 1] - start[c];
                     if (count == 0) continue;
                     for (int r = 0; r < oh; r++) SparseRuns.CopyRow(dy + c * plane + r * ow, d + c * run + r * pw, ow);
-                    SparseRuns.AccumulateProducts(d + c * run, x, offset + start[c], count, acc + (long)start[c] * lanes, run);
+                    SparseRuns.AccumulateProducts(d + c * run, x, offset + start[c], count, acc + (long)start[c] * lanes, oh * pw);
                 }
             }
             for (int t = 0; t < kept; t++) dw[t] = SparseRuns.SumLanes(acc + (long)t * lanes);

@@ -56,23 +56,28 @@ public sealed class SparseRunsTests
     }
 
     /// <summary>
-    /// Every tap count from 1 to 19 (two whole blocks of 8 and each remainder), runs of 1 to 5 vectors, started from
-    /// accumulators that already hold something: each tap's lanes, summed, give its dot product with the shared run
-    /// plus what it held, against a double reference; the accumulators past the taps are untouched.
+    /// Every tap count from 1 to 19 (two whole blocks of 8 and each remainder), runs of whole vectors and runs that
+    /// end inside one, started from accumulators that already hold something: each tap's lanes, summed, give its
+    /// dot product with the shared run plus what it held, against a double reference. Past the run both inputs
+    /// hold NaN up to the next whole vector, and none of it gets in; the accumulators past the taps are untouched.
     /// </summary>
     [Theory]
     [InlineData(1)]
-    [InlineData(3)]
-    [InlineData(5)]
-    public unsafe void AccumulateProducts_adds_each_taps_dot_product_with_the_shared_run(int vectors)
+    [InlineData(7)]
+    [InlineData(16)]
+    [InlineData(37)]
+    [InlineData(224)]
+    public unsafe void AccumulateProducts_adds_each_taps_dot_product_with_the_shared_run(int length)
     {
-        var rng = new Random(11 + vectors);
-        int lanes = SparseRuns.ProductLanes, length = vectors * lanes;
-        var run = Values(rng, length);
-        var source = Values(rng, length + 64);
+        var rng = new Random(11 + length);
+        int lanes = SparseRuns.ProductLanes, padded = (length + lanes - 1) / lanes * lanes;
+        var run = Values(rng, padded);
+        for (int q = length; q < padded; q++) run[q] = float.NaN;
         for (int count = 1; count <= 19; count++)
         {
             var offsets = Enumerable.Range(0, count).Select(_ => rng.Next(0, 64)).ToArray();
+            var source = Values(rng, 64 + padded);
+            for (int q = offsets.Max() + length; q < source.Length; q++) source[q] = float.NaN;
             var start = Values(rng, count * lanes);
             var acc = start.Concat(Enumerable.Repeat(float.NaN, lanes)).ToArray();
             fixed (float* d = run, src = source, a = acc)
