@@ -69,7 +69,7 @@ internal static class ReproduceCommand
 
     public static Command Create(CliContext context)
     {
-        var quick = new Option<bool>("--quick") { Description = "Fewer epochs and rounds: a few minutes instead of about 40." };
+        var quick = new Option<bool>("--quick") { Description = "Fewer epochs and rounds: a few minutes instead of most of an hour." };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per configuration (training and re-learning).", DefaultValueFactory = _ => 1 };
         var firstSeed = new Option<int>("--first-seed") { Description = "The first seed: --seeds 2 --first-seed 3 runs seeds 3 and 4 (baselines run for the first seed run).", DefaultValueFactory = _ => 1 };
         var ranges = new Option<string>("--ranges") { Description = "Comma-separated ranges to prune against: paper-floor, iso-accuracy.", DefaultValueFactory = _ => string.Join(",", RangeKinds) };
@@ -225,7 +225,9 @@ internal static class ReproduceCommand
     /// magnitude keeps 2.30 / 3.76 / 2.96% and Fisher 2.04 / 2.09 / 3.88%: each path, once it reaches the margin
     /// floor with too many connections (seed 2 with magnitude from round 11, seed 3 with Fisher from round 12), lands
     /// every later step just under it. So the floor runs both paths from the original and keeps the sparser
-    /// (<see cref="PruningOptions.AlsoTry"/>): 2.04 / 2.09 / 2.96%. Side by side, one thread each, the two took
+    /// (<see cref="PruningOptions.AlsoTry"/>): 2.04 / 2.09 / 2.96%. Since the sparse weight gradient sums its lanes per
+    /// group of images (commit dcd0256), seed 1 keeps 2.61% with magnitude and 2.03% with Fisher, both paths running
+    /// all 25 rounds (1,248 and 1,291 s on a 2-core AVX-512 Xeon). Side by side, one thread each, the two took
     /// 1,122 s on seed 1 where magnitude alone with both threads took 724. Continuing a stuck path with the other
     /// criterion does not free it (seed 2's magnitude network at 1,885 connections: seven step-backs in a row with
     /// either, then Fisher gained 10 connections); neither did 1-pixel shifts (2.60 / 3.04 / 3.11%), a 0.1 weight
