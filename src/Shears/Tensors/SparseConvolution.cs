@@ -345,7 +345,7 @@ public static class SparseConvolution
             double* db = biasPartials + (long)partition * g.OutChannels;
             new Span<float>(acc, kept * lanes).Clear();
             for (int c = 0; c < g.OutChannels; c++) db[c] = 0;
-            new Span<float>(d, g.OutChannels * run).Clear();   // the junk columns and the rounding stay zero
+            new Span<float>(d, g.OutChannels * run).Clear();   // the junk columns stay zero
             for (int n = first; n < end; n++)
             {
                 source.Fill(images + (long)n * source.ImageSize, x);
