@@ -226,8 +226,9 @@ internal static class ReproduceCommand
     /// floor with too many connections (seed 2 with magnitude from round 11, seed 3 with Fisher from round 12), lands
     /// every later step just under it. So the floor runs both paths from the original and keeps the sparser
     /// (<see cref="PruningOptions.AlsoTry"/>): 2.04 / 2.09 / 2.96%. Since the sparse weight gradient sums its lanes per
-    /// group of images (commit dcd0256), seed 1 keeps 2.61% with magnitude and 2.03% with Fisher, both paths running
-    /// all 25 rounds (1,248 and 1,291 s on a 2-core AVX-512 Xeon). Side by side, one thread each, the two took
+    /// group of images (commit dcd0256), seeds 1-3 keep 2.61 / 2.98 / 4.52% with magnitude and 2.03 / 2.47 / 2.96%
+    /// with Fisher, every path running all 25 rounds (seed 1: 1,248 and 1,291 s on a 2-core AVX-512 Xeon; seed 3's
+    /// Fisher path stood at 3.10% after round 20). Side by side, one thread each, the two took
     /// 1,122 s on seed 1 where magnitude alone with both threads took 724. Continuing a stuck path with the other
     /// criterion does not free it (seed 2's magnitude network at 1,885 connections: seven step-backs in a row with
     /// either, then Fisher gained 10 connections); neither did 1-pixel shifts (2.60 / 3.04 / 3.11%), a 0.1 weight
