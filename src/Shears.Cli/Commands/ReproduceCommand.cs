@@ -208,7 +208,7 @@ internal static class ReproduceCommand
     /// the few connections left cannot also learn to ignore shifts (0.68 / 0.66 / 0.68% kept with them, 0.58 / 0.59 /
     /// 0.63% without), so floors re-learn on the images as they are. CNN-3 at iso-accuracy re-learns on images shifted
     /// by up to 1 pixel: on 10,000 validation images it keeps 6.00 / 7.51 / 7.82% (test margins +0.15 / +0.22 /
-    /// +0.12), against 8.18 / 12.83 / 12.96% without: its sparse networks stay within about 0.05 points of the
+    /// +0.12; seeds 1 and 2 keep 5.03 / 6.43% since commit dcd0256, test margins +0.26 / +0.25), against 8.18 / 12.83 / 12.96% without: its sparse networks stay within about 0.05 points of the
     /// original down to 6–8% kept.
     /// Up to 2 pixels was too much (5,000 validation images: seed 1's first round, re-learned 4 epochs on them, ended
     /// 0.24 points down, 98.92% against 99.16%, and after five step-backs the run stopped at 70.84% kept; seed 3 kept
