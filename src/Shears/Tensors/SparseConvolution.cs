@@ -328,8 +328,7 @@ public static class SparseConvolution
     /// <summary>
     /// Per image: each output channel's gradient at the padded row length (junk columns zero), then
     /// <see cref="SparseRuns.AccumulateProducts"/> for the channel's kept taps. Each tap's lanes accumulate over the
-    /// group's images and are summed once at its end, into the group's partial. The channels are spaced
-    /// <see cref="Padded.RunLength"/> apart, a whole number of vectors, which the last vector of a run may read.
+    /// group's images and are summed once at its end, into the group's partial.
     /// </summary>
     private readonly unsafe struct WeightGradientWork(int batch, Padded source, Geometry g, float* images, float* outputGradient, int kept, int* start, int* offset, float* partials, double* biasPartials) : IPartitionedWork
     {
@@ -337,7 +336,7 @@ public static class SparseConvolution
         public void Execute(int partition)
         {
             int first = partition * Convolution.GroupSize, end = Math.Min(batch, first + Convolution.GroupSize);
-            int oh = g.OutH, ow = g.OutW, pw = source.PaddedWidth, plane = oh * ow, run = source.RunLength, lanes = SparseRuns.ProductLanes;
+            int oh = g.OutH, ow = g.OutW, pw = source.PaddedWidth, plane = oh * ow, run = oh * pw, lanes = SparseRuns.ProductLanes;
             float* x = SparseRuns.PinnedScratch(ref t_padded, source.BufferLength);
             float* d = SparseRuns.PinnedScratch(ref t_accumulator, (long)g.OutChannels * run);
             float* acc = SparseRuns.PinnedScratch(ref t_products, (long)Math.Max(1, kept) * lanes);
@@ -357,7 +356,7 @@ public static class SparseConvolution
                     int count = start[c + 1] - start[c];
                     if (count == 0) continue;
                     for (int r = 0; r < oh; r++) SparseRuns.CopyRow(dy + c * plane + r * ow, d + c * run + r * pw, ow);
-                    SparseRuns.AccumulateProducts(d + c * run, x, offset + start[c], count, acc + (long)start[c] * lanes, oh * pw);
+                    SparseRuns.AccumulateProducts(d + c * run, x, offset + start[c], count, acc + (long)start[c] * lanes, run);
                 }
             }
             for (int t = 0; t < kept; t++) dw[t] = SparseRuns.SumLanes(acc + (long)t * lanes);

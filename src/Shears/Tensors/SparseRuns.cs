@@ -125,10 +125,8 @@ internal static class SparseRuns
     /// <summary>
     /// The weight gradient's inner loop, for taps that share one output-gradient run <paramref name="d"/>: for each
     /// tap t, acc[t·L, (t + 1)·L) += the lane-wise sums of d[q] · src[offset[t] + q] over q in [0, length), L
-    /// being <see cref="ProductLanes"/>. Both runs are read up to <paramref name="length"/> rounded up to a whole
-    /// vector; the lanes past it are masked out, so whatever they hold (an infinity of a neighbouring row, say)
-    /// adds nothing. Blocks of up to 8 taps
-    /// keep their accumulators in registers and load each vector of d once for all of them, so a tap costs one
+    /// being <see cref="ProductLanes"/>. Nothing past <paramref name="length"/> is read, so whatever follows the run
+    /// (an infinity of a neighbouring row, say) adds nothing. Blocks of up to 8 taps keep their accumulators in registers and load each vector of d once for all of them, so a tap costs one
     /// load and one fused multiply-add per vector; the lanes are summed only when the caller has run every image
     /// of its group through them. That replaces a dot product per tap and image (twice the loads, a multiply and
     /// an add apiece, and a horizontal sum each time).
@@ -167,8 +165,7 @@ internal static class SparseRuns
             if (n > 5) a5 = Vector512.Load(acc + 80);
             if (n > 6) a6 = Vector512.Load(acc + 96);
             if (n > 7) a7 = Vector512.Load(acc + 112);
-            int q = 0;
-            for (; q + 16 <= length; q += 16)
+            for (int q = 0; q + 16 <= length; q += 16)
             {
                 var g = Vector512.Load(d + q);
                 a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p0 + q), g, a0);
@@ -179,19 +176,6 @@ internal static class SparseRuns
                 if (n > 5) a5 = Vector512.FusedMultiplyAdd(Vector512.Load(p5 + q), g, a5);
                 if (n > 6) a6 = Vector512.FusedMultiplyAdd(Vector512.Load(p6 + q), g, a6);
                 if (n > 7) a7 = Vector512.FusedMultiplyAdd(Vector512.Load(p7 + q), g, a7);
-            }
-            if (q < length)
-            {
-                var keep = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(length - q)).AsSingle();
-                var g = Vector512.ConditionalSelect(keep, Vector512.Load(d + q), default);
-                a0 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p0 + q), default), g, a0);
-                if (n > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p1 + q), default), g, a1);
-                if (n > 2) a2 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p2 + q), default), g, a2);
-                if (n > 3) a3 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p3 + q), default), g, a3);
-                if (n > 4) a4 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p4 + q), default), g, a4);
-                if (n > 5) a5 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p5 + q), default), g, a5);
-                if (n > 6) a6 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p6 + q), default), g, a6);
-                if (n > 7) a7 = Vector512.FusedMultiplyAdd(Vector512.ConditionalSelect(keep, Vector512.Load(p7 + q), default), g, a7);
             }
             a0.Store(acc);
             if (n > 1) a1.Store(acc + 16);
@@ -212,8 +196,7 @@ internal static class SparseRuns
             if (n > 5) a5 = Vector256.Load(acc + 40);
             if (n > 6) a6 = Vector256.Load(acc + 48);
             if (n > 7) a7 = Vector256.Load(acc + 56);
-            int q = 0;
-            for (; q + 8 <= length; q += 8)
+            for (int q = 0; q + 8 <= length; q += 8)
             {
                 var g = Vector256.Load(d + q);
                 a0 = Vector256.FusedMultiplyAdd(Vector256.Load(p0 + q), g, a0);
@@ -225,19 +208,6 @@ internal static class SparseRuns
                 if (n > 6) a6 = Vector256.FusedMultiplyAdd(Vector256.Load(p6 + q), g, a6);
                 if (n > 7) a7 = Vector256.FusedMultiplyAdd(Vector256.Load(p7 + q), g, a7);
             }
-            if (q < length)
-            {
-                var keep = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(length - q)).AsSingle();
-                var g = Vector256.ConditionalSelect(keep, Vector256.Load(d + q), default);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p0 + q), default), g, a0);
-                if (n > 1) a1 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p1 + q), default), g, a1);
-                if (n > 2) a2 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p2 + q), default), g, a2);
-                if (n > 3) a3 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p3 + q), default), g, a3);
-                if (n > 4) a4 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p4 + q), default), g, a4);
-                if (n > 5) a5 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p5 + q), default), g, a5);
-                if (n > 6) a6 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p6 + q), default), g, a6);
-                if (n > 7) a7 = Vector256.FusedMultiplyAdd(Vector256.ConditionalSelect(keep, Vector256.Load(p7 + q), default), g, a7);
-            }
             a0.Store(acc);
             if (n > 1) a1.Store(acc + 8);
             if (n > 2) a2.Store(acc + 16);
@@ -247,15 +217,15 @@ internal static class SparseRuns
             if (n > 6) a6.Store(acc + 48);
             if (n > 7) a7.Store(acc + 56);
         }
-        else
+        // What no whole vector covered (all of the run without vectors), into its lanes in order: the fused
+        // multiply-add each vector lane would have done.
+        int lanes = ProductLanes, done = lanes == 1 ? 0 : length - length % lanes;
+        if (done == length) return;
+        var ps = stackalloc float*[] { p0, p1, p2, p3, p4, p5, p6, p7 };
+        for (int t = 0; t < n; t++)
         {
-            var ps = stackalloc float*[] { p0, p1, p2, p3, p4, p5, p6, p7 };
-            for (int t = 0; t < n; t++)
-            {
-                float a = acc[t];
-                for (int q = 0; q < length; q++) a = MathF.FusedMultiplyAdd(ps[t][q], d[q], a);
-                acc[t] = a;
-            }
+            float* a = acc + t * lanes;
+            for (int q = done; q < length; q++) a[(q - done) % lanes] = MathF.FusedMultiplyAdd(ps[t][q], d[q], a[(q - done) % lanes]);
         }
     }
 
