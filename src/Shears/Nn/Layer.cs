@@ -58,6 +58,9 @@ public abstract class Layer
         return Backward(outputGradient, needInputGradient);
     }
 
+    /// <summary>Whether running this stage of <see cref="Sequential.ExecutionOrder"/> runs <paramref name="layer"/>: it is the layer, or a stage that computes it together with its neighbour (<see cref="ConvMaxPool"/>).</summary>
+    internal virtual bool Runs(Layer layer) => ReferenceEquals(layer, this);
+
     /// <summary>After the last chunk's Backward: writes what parameter gradients the layer held back until the whole batch was in.</summary>
     internal virtual void FinishChunks() { }
 

@@ -27,7 +27,7 @@ public sealed class Sequential
         ReadOnlySpan<int> shape = InputShape;
         foreach (var layer in layers) shape = layer.OutputShape(shape);
         OutputShape = shape.ToArray();
-        _runOrder = RunOrder(layers);
+        _runOrder = RunOrder(layers, InputShape);
         InferenceBatchSize = CacheFittingBatch(InputShape, _runOrder, ActivationBudgetBytes);
         _chunkable = layers.All(l => l.Chunkable) && layers.Any(l => l is Conv2d);
         _trainingChunkSize = _chunkable ? CacheFittingBatch(InputShape, _runOrder, TrainingChunkBudgetBytes) : 0;
@@ -188,14 +188,17 @@ public sealed class Sequential
     }
 
     /// <summary>
-    /// The order the layers run in: as declared, except that a ReLU directly followed by a max-pool runs after
-    /// it. The two commute exactly (max(relu(a), relu(b)) = relu(max(a, b)), and in both orders a window's gradient
-    /// reaches its first maximum when that is positive and nothing otherwise), and pooling first leaves ReLU a
-    /// quarter of the values to touch in each direction: CNN-3's first ReLU reads and writes 12.8 MB per batch of 128
-    /// where it runs on the convolution's output. What runs is the declared network; only the per-layer outputs in
-    /// between differ.
+    /// The stages the layers run as: in the declared order, except that a ReLU directly followed by a max-pool runs
+    /// after it, and a first convolution followed by a 2×2 max-pool runs with it as one <see cref="ConvMaxPool"/>.
+    /// ReLU and max-pool commute exactly (max(relu(a), relu(b)) = relu(max(a, b)), and in both orders a window's
+    /// gradient reaches its first maximum when that is positive and nothing otherwise), and pooling first leaves ReLU
+    /// a quarter of the values to touch in each direction. The convolution and the pool together never write the
+    /// convolution's full-size output or its gradient: CNN-3's first convolution writes 100 KB per image, 12.8 MB per
+    /// batch of 128, which the pool reads and its backward writes again. Only the first convolution fuses, since the
+    /// fused stage gives no gradient with respect to its input. What runs is the declared network; only the
+    /// per-stage outputs in between differ.
     /// </summary>
-    private static Layer[] RunOrder(Layer[] layers)
+    private static Layer[] RunOrder(Layer[] layers, int[] inputShape)
     {
         var order = (Layer[])layers.Clone();
         for (int i = 0; i + 1 < order.Length; i++)
@@ -206,6 +209,8 @@ public sealed class Sequential
                 i++;
             }
         }
+        if (order.Length >= 2 && ConvMaxPool.TryFuse(order[0], order[1], inputShape) is { } fused)
+            return [fused, .. order[2..]];
         return order;
     }
 
@@ -232,7 +237,7 @@ public sealed class Sequential
     {
         long total = 0;
         ReadOnlySpan<int> shape = InputShape;
-        foreach (var layer in _runOrder)
+        foreach (var layer in _layers)
         {
             var output = layer.OutputShape(shape);
             total += layer switch

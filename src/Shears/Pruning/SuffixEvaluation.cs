@@ -26,7 +26,7 @@ internal sealed class SuffixEvaluation
     {
         _model = model;
         _first = -1;
-        for (int i = 0; i < model.ExecutionOrder.Count; i++) if (ReferenceEquals(model.ExecutionOrder[i], layer)) _first = i;
+        for (int i = 0; i < model.ExecutionOrder.Count; i++) if (model.ExecutionOrder[i].Runs(layer)) _first = i;
         if (_first < 0) throw new ArgumentException($"Layer '{layer.Name}' is not one of model '{model.Name}''s.", nameof(layer));
         _sampleShape = model.ShapeEntering(_first);
         _sampleLength = (int)Tensor.Product(_sampleShape);

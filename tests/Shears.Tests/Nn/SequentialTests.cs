@@ -1,4 +1,5 @@
 using Shears.Nn;
+using Shears.Tests.TestSupport;
 using static Shears.Tests.Nn.NnTestSupport;
 
 namespace Shears.Tests.Nn;
@@ -130,13 +131,14 @@ public class SequentialTests
     /// <summary>
     /// Sequential runs a ReLU that precedes a max-pool after the pool. The logits, every parameter gradient and
     /// the input gradient must equal those of the layers run one by one in declared order, including windows
-    /// whose inputs are all negative (ReLU then ties them at zero).
+    /// whose inputs are all negative (ReLU then ties them at zero). (A ReLU first keeps the convolution from
+    /// running fused with its pool, which the next test covers.)
     /// </summary>
     [Fact]
     public void Sequential_running_pool_before_relu_gives_the_declared_networks_outputs_and_gradients()
     {
         Sequential Build() => new("cnn", [2, 8, 10],
-            new Conv2d("conv", 2, 4, 3, padding: 1), new Relu("relu"), new MaxPool2d("pool", 2),
+            new Relu("relu0"), new Conv2d("conv", 2, 4, 3, padding: 1), new Relu("relu"), new MaxPool2d("pool", 2),
             new Flatten("flatten"), new Linear("fc", 4 * 4 * 5, 3), new Relu("relu2"));
         var rng = new Random(5);
         var model = Build();
@@ -163,11 +165,47 @@ public class SequentialTests
             outputs.Add(x.ReadOnlySpan.ToArray());
         }
         Assert.Equal(x.ReadOnlySpan.ToArray(), logits);
-        Assert.Contains(0f, outputs[2]);   // some pool window saw only ReLU zeros
+        Assert.Contains(0f, outputs[3]);   // some pool window saw only ReLU zeros
         Tensor g = new((float[])upstream.Clone(), batch, 3);
         for (int i = declared.Layers.Count - 1; i >= 0; i--) g = declared.Layers[i].Backward(g, needInputGradient: i > 0)!;
         for (int k = 0; k < model.Parameters.Count; k++)
             Assert.Equal(declared.Parameters[k].Gradient.ReadOnlySpan.ToArray(), model.Parameters[k].Gradient.ReadOnlySpan.ToArray());
+    }
+
+    /// <summary>
+    /// A first convolution followed (after its ReLU) by a 2×2 max-pool runs as one stage (<see cref="ConvolutionMaxPool"/>):
+    /// the logits and every parameter gradient must be those of the declared layers run one by one, up to the order
+    /// of their sums. (TrainingChunkTests check CNN-3's chunked steps, which run it, bit for bit.)
+    /// </summary>
+    [Fact]
+    public void Sequential_running_its_first_convolution_with_the_pool_gives_the_declared_networks_outputs_and_gradients()
+    {
+        Sequential Build() => new("cnn", [2, 12, 10],
+            new Conv2d("conv", 2, 4, 3, padding: 1), new Relu("relu"), new MaxPool2d("pool", 2),
+            new Conv2d("conv2", 4, 3, 3, padding: 1), new Relu("relu2"),
+            new Flatten("flatten"), new Linear("fc", 3 * 6 * 5, 3));
+        var rng = new Random(8);
+        var model = Build();
+        var declared = Build();
+        Initializer.HeUniform(model, seed: 4);
+        Initializer.HeUniform(declared, seed: 4);
+        Assert.Equal("conv+pool", model.ExecutionOrder[0].Name);
+        Assert.Equal(["conv+pool", "relu", "conv2", "relu2", "flatten", "fc"], model.ExecutionOrder.Select(l => l.Name));
+        const int batch = 19;
+        var input = RandomFloats(rng, batch * 2 * 12 * 10);
+        var upstream = RandomFloats(rng, batch * 3);
+
+        var logits = model.Forward(new Tensor((float[])input.Clone(), batch, 2, 12, 10), training: true).ReadOnlySpan.ToArray();
+        model.Backward(new Tensor((float[])upstream.Clone(), batch, 3));
+        var fused = model.Parameters.Select(p => p.Gradient.ReadOnlySpan.ToArray()).ToArray();
+
+        Tensor x = new((float[])input.Clone(), batch, 2, 12, 10);
+        foreach (var layer in declared.Layers) x = layer.Forward(x, training: true);
+        Tolerance.AssertClose(logits, x.ReadOnlySpan, atol: 1e-5, rtol: 1e-5);
+        Tensor g = new((float[])upstream.Clone(), batch, 3);
+        for (int i = declared.Layers.Count - 1; i >= 0; i--) g = declared.Layers[i].Backward(g, needInputGradient: i > 0)!;
+        for (int k = 0; k < model.Parameters.Count; k++)
+            Tolerance.AssertClose(fused[k], declared.Parameters[k].Gradient.ReadOnlySpan, atol: 1e-5, rtol: 1e-4);
     }
 
     [Fact]
