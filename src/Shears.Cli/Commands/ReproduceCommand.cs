@@ -134,7 +134,7 @@ internal static class ReproduceCommand
     public sealed record ModelEffort(int TrainEpochs, int RelearnEpochs, int Rounds,
         CriterionKind Criterion = CriterionKind.Magnitude, float? RelearnLearningRate = null, double? StepBudget = null, int? SensitivityImages = null,
         double DistillWeight = 0, int? MaxStepBacks = null, int? BaselineEpochs = null, double DropMargin = 0, int? FloorRounds = null, double Confidence = 0,
-        int RelearnShift = 0, float FloorWeightDecay = 0, float? FloorRelearnLearningRate = null, CriterionKind[]? FloorAlsoTry = null)
+        int RelearnShift = 0, float FloorWeightDecay = 0, float? FloorRelearnLearningRate = null, CriterionKind? FloorCriterion = null)
     {
         /// <summary>
         /// The baselines' re-learning epochs: as many as the pruner spent in all its rounds, at most
@@ -147,7 +147,7 @@ internal static class ReproduceCommand
         /// re-learning, and absolute floors keep 2 binomial standard errors of margin on validation (a one-sided 95%
         /// allowance for the difference between the validation split and a 10,000-image test set).
         /// Absolute floors also take <see cref="FloorRounds"/>, <see cref="FloorWeightDecay"/>, <see cref="FloorRelearnLearningRate"/> and
-        /// <see cref="FloorAlsoTry"/> (criteria whose paths also run, the sparsest kept), and re-learn without <see cref="RelearnShift"/>.
+        /// <see cref="FloorCriterion"/>, and re-learn without <see cref="RelearnShift"/>.
         /// </summary>
         public PruningOptions Options(AccuracyRange range, AllocationKind allocation, int seed)
         {
@@ -156,8 +156,7 @@ internal static class ReproduceCommand
             return defaults with
             {
                 Allocation = allocation,
-                Criterion = Criterion,
-                AlsoTry = floorOnly ? FloorAlsoTry ?? [] : [],
+                Criterion = (floorOnly ? FloorCriterion : null) ?? Criterion,
                 RelearnEpochs = RelearnEpochs,
                 RescueEpochs = RelearnEpochs,
                 RelearnLearningRate = (floorOnly ? FloorRelearnLearningRate : null) ?? RelearnLearningRate ?? defaults.RelearnLearningRate,
@@ -255,7 +254,7 @@ internal static class ReproduceCommand
         ("fcn2", false) => new(TrainCommand.DefaultEpochs("fcn2"), 10, 50, RelearnLearningRate: 1e-3f, DistillWeight: 0.9, MaxStepBacks: 10, BaselineEpochs: 60, FloorRounds: 20,
             Confidence: 0.95, RelearnShift: 2),
         ("cnn3", false) => new(TrainCommand.DefaultEpochs("cnn3"), 4, 25, StepBudget: 3.0, SensitivityImages: 2000, DistillWeight: 0.9, MaxStepBacks: 8, BaselineEpochs: 10, Confidence: 0.95,
-            RelearnShift: 1, FloorAlsoTry: [CriterionKind.Fisher]),
+            RelearnShift: 1, FloorCriterion: CriterionKind.Fisher),
         // Quick FCN-1 trains 5 epochs: after 3 its 89.88% on seed 1's 10,000 validation images sat under the 0.90 floor, so
         // the floor was skipped (after 5: 6.75% kept there, 6.30% at iso-accuracy). Quick runs judge the measured drop: a
         // bound needs thousands of validation images, which the tests' small datasets lack.

@@ -221,7 +221,7 @@ public sealed class ReproduceCliTests : IDisposable
 
         // FCN-2 stops earlier at its floor; FCN-2 and CNN-3 re-learn on plain images there and on shifted ones at iso-accuracy.
         Assert.Contains("| fcn2 | 15 | 10 | 50 (20 at the floor) | 0.001 | Magnitude | 0.9 | ±2 px (- at the floor) | - | 95% bound |", md);
-        Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude (Magnitude, Fisher: the sparsest at the floor) | 0.9 | ±1 px (- at the floor) | - | 95% bound |", md);
+        Assert.Contains("| cnn3 | 8 | 4 | 25 | 0.0005 | Magnitude (Fisher at the floor) | 0.9 | ±1 px (- at the floor) | - | 95% bound |", md);
         // FCN-1 re-learns faster and with weight decay at its floor.
         Assert.Contains("| fcn1 | 10 | 30 | 40 | 0.003 (0.005 at the floor) | Fisher | - | - | - (0.05 at the floor) | 95% bound |", md);
         Assert.Single(md.Split('\n'), line => line.StartsWith("| fcn2 | 15 |", StringComparison.Ordinal));
@@ -273,10 +273,10 @@ public sealed class ReproduceCliTests : IDisposable
         Shears.Pruning.PruningOptions[] settings = [fcn1, fcn2, cnn3, fcn1Iso, fcn2Iso, cnn3Iso];
         Assert.Equal([0, 0, 0, 0, 2, 1], settings.Select(o => o.RelearnShift));
         Assert.Equal([0.05f, 0f, 0f, 0f, 0f, 0f], settings.Select(o => o.RelearnWeightDecay));
-        // Only CNN-3 at its floor also runs a Fisher path from the original and keeps the sparser result.
-        Assert.Equal([0, 0, 1, 0, 0, 0], settings.Select(o => o.AlsoTry.Count));
-        Assert.Equal([Shears.Pruning.CriterionKind.Fisher], cnn3.AlsoTry);
-        Assert.Equal(Shears.Pruning.CriterionKind.Magnitude, cnn3.Criterion);
+        // FCN-1 ranks by Fisher at both ranges, CNN-3 at its floor only; no run tries a second criterion beside its own.
+        Assert.Equal([0, 0, 0, 0, 0, 0], settings.Select(o => o.AlsoTry.Count));
+        Assert.Equal([Shears.Pruning.CriterionKind.Fisher, Shears.Pruning.CriterionKind.Magnitude, Shears.Pruning.CriterionKind.Fisher,
+            Shears.Pruning.CriterionKind.Fisher, Shears.Pruning.CriterionKind.Magnitude, Shears.Pruning.CriterionKind.Magnitude], settings.Select(o => o.Criterion));
         // FCN-1 re-learns faster at its floor; the others at one rate for both ranges.
         Assert.Equal([5e-3f, 1e-3f, cnn3Iso.RelearnLearningRate, 3e-3f, 1e-3f, cnn3Iso.RelearnLearningRate], settings.Select(o => o.RelearnLearningRate));
         Assert.Equal(0, Shears.Cli.Commands.ReproduceCommand.Effort("fcn2", quick: true).Options(range, default, 1).RelearnShift);
