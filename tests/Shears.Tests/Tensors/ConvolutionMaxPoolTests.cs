@@ -132,6 +132,43 @@ public sealed class ConvolutionMaxPoolTests
         Assert.Contains(3, winners);
     }
 
+    /// <summary>
+    /// The stage sums each convolution output as one fused chain over the taps in order and then adds the bias, as
+    /// im2col + GEMM does where the taps fit one k block of a vector kernel (see SparseConvolutionTests), so its
+    /// pooled values are Convolution.Forward's pooled by MaxPool2d, to the bit, and its winners are where MaxPool2d
+    /// sends each window's gradient: the fused forward changes nothing a network computes.
+    /// </summary>
+    [Theory]
+    [InlineData(19, 1, 32, 28, 28, 3, 1)]
+    [InlineData(9, 3, 4, 9, 7, 3, 1)]
+    [InlineData(10, 4, 6, 12, 35, 2, 0)]
+    public void Forward_gives_the_bits_of_the_gemm_convolution_then_MaxPool2d(int batch, int inC, int outC, int h, int w, int k, int p)
+    {
+        var c = new Case(batch, inC, outC, h, w, k, p);
+        var (x, weight, bias, dy) = Inputs(c, batch + outC);
+        var (pooled, winners) = Forward(c, x, weight, bias);
+        var conv = new float[batch * outC * c.ConvH * c.ConvW];
+        Convolution.Forward(x, weight, bias, conv, batch, inC, h, w, outC, k, p, 1);
+        var pool = new MaxPool2d("pool", 2);
+        var expected = pool.Forward(new Tensor(conv, batch, outC, c.ConvH, c.ConvW), training: true).ReadOnlySpan.ToArray();
+        if (Gemm.BestKernel == GemmKernelKind.Scalar)
+        {
+            // The scalar GEMM rounds each product apart (no vector hardware, or DOTNET_EnableHWIntrinsic=0).
+            Tolerance.AssertClose(pooled, expected, atol: 1e-5, rtol: 1e-5);
+            return;
+        }
+        Tolerance.AssertBitwiseEqual(expected, pooled, "pooled");
+        var routed = pool.Backward(new Tensor((float[])dy.Clone(), batch, outC, c.PooledH, c.PooledW), needInputGradient: true)!.ReadOnlySpan.ToArray();
+        var full = Scatter(c, dy, winners);
+        for (int plane = 0; plane < batch * outC; plane++)   // the rows and columns the pool drops get no gradient in either
+            for (int row = 0; row < 2 * c.PooledH; row++)
+                for (int col = 0; col < 2 * c.PooledW; col++)
+                {
+                    int at = (plane * c.ConvH + row) * c.ConvW + col;
+                    Assert.Equal(BitConverter.SingleToInt32Bits(routed[at]), BitConverter.SingleToInt32Bits(full[at]));
+                }
+    }
+
     [Fact]
     public void Results_are_bit_for_bit_the_same_on_one_thread_and_on_all()
     {
