@@ -11,6 +11,12 @@ public sealed class Sequential
     private readonly Layer[] _layers;
     private readonly Layer[] _runOrder;
     private readonly Parameter[] _parameters;
+    /// <summary>
+    /// The first stage with parameters (0 when none has any): backward stops there and asks it for no input gradient,
+    /// since nothing before it has a gradient to take. FCN-2's first layer after its flatten would otherwise compute
+    /// a 128 × 784 input gradient every step (as many multiply-adds as its weight gradient) for the flatten to pass back.
+    /// </summary>
+    private readonly int _firstTrained;
     /// <summary>Whether training batches may run in chunks: every layer <see cref="Layer.Chunkable"/>, and a convolution among them.</summary>
     private readonly bool _chunkable;
     private int _trainingChunkSize;
@@ -28,6 +34,7 @@ public sealed class Sequential
         foreach (var layer in layers) shape = layer.OutputShape(shape);
         OutputShape = shape.ToArray();
         _runOrder = RunOrder(layers, InputShape);
+        _firstTrained = Math.Max(0, Array.FindIndex(_runOrder, l => l.Parameters.Count > 0));
         InferenceBatchSize = CacheFittingBatch(InputShape, _runOrder, ActivationBudgetBytes);
         _chunkable = layers.All(l => l.Chunkable) && layers.Any(l => l is Conv2d);
         _trainingChunkSize = _chunkable ? CacheFittingBatch(InputShape, _runOrder, TrainingChunkBudgetBytes) : 0;
@@ -104,8 +111,8 @@ public sealed class Sequential
         {
             var chunk = new BatchChunk(start, Math.Min(length, batch - start), batch);
             var g = loss.Rows(ForwardThrough(0, _runOrder.Length, TrainingChunkInput(input, chunk), training: true), chunk);
-            for (int i = _runOrder.Length - 1; i >= 0; i--)
-                g = _runOrder[i].Backward(g, needInputGradient: i > 0, chunk)!;
+            for (int i = _runOrder.Length - 1; i >= _firstTrained; i--)
+                g = _runOrder[i].Backward(g, needInputGradient: i > _firstTrained, chunk)!;
             start += length;
         } while (start < batch);
         foreach (var layer in _runOrder) layer.FinishChunks();
@@ -183,8 +190,8 @@ public sealed class Sequential
     public void Backward(Tensor outputGradient)
     {
         var g = outputGradient;
-        for (int i = _runOrder.Length - 1; i >= 0; i--)
-            g = _runOrder[i].Backward(g, needInputGradient: i > 0)!;
+        for (int i = _runOrder.Length - 1; i >= _firstTrained; i--)
+            g = _runOrder[i].Backward(g, needInputGradient: i > _firstTrained)!;
     }
 
     /// <summary>

@@ -50,6 +50,40 @@ public class SequentialTests
         public override Shears.Tensors.Tensor? Backward(Shears.Tensors.Tensor outputGradient, bool needInputGradient) => outputGradient;
     }
 
+    /// <summary>Records the Backward calls it gets, passing the gradient through.</summary>
+    private sealed class Spy(string name) : Layer(name)
+    {
+        public List<bool> Asked { get; } = [];
+        public override int[] OutputShape(ReadOnlySpan<int> inputShape) => inputShape.ToArray();
+        public override Shears.Tensors.Tensor Forward(Shears.Tensors.Tensor input, bool training) => input;
+        public override Shears.Tensors.Tensor? Backward(Shears.Tensors.Tensor outputGradient, bool needInputGradient)
+        {
+            Asked.Add(needInputGradient);
+            return needInputGradient ? outputGradient : null;
+        }
+    }
+
+    [Fact]
+    public void Backward_stops_at_the_first_layer_with_parameters_and_asks_it_for_no_input_gradient()
+    {
+        Spy before = new("before"), between = new("between");
+        var model = new Sequential("m", [2, 3], before, new Flatten("flatten"), new Linear("fc1", 6, 4), between, new Linear("fc2", 4, 2));
+        Initializer.HeUniform(model, seed: 1);
+        model.Forward(new Tensor(Enumerable.Range(0, 12).Select(i => i / 10f).ToArray(), 2, 2, 3), training: true);
+        model.Backward(new Tensor([1f, -1f, 0.5f, 0.25f], 2, 2));
+        Assert.Empty(before.Asked);               // nothing before fc1 has a gradient to take
+        Assert.Equal([true], between.Asked);      // fc2 passes its input gradient back to fc1
+        Assert.NotEqual(0f, model.GetParameter("fc1.weight").Gradient.ReadOnlySpan.ToArray().Select(MathF.Abs).Sum());
+
+        // A model without parameters runs backward through every layer, the first asked for nothing.
+        Spy only = new("only"), last = new("last");
+        var plain = new Sequential("plain", [3], only, last);
+        plain.Forward(new Tensor([1f, 2f, 3f], 1, 3), training: true);
+        plain.Backward(new Tensor([1f, 1f, 1f], 1, 3));
+        Assert.Equal([false], only.Asked);
+        Assert.Equal([true], last.Asked);
+    }
+
     [Fact]
     public void Sequential_infers_the_output_shape_through_the_chain()
     {
