@@ -58,7 +58,23 @@ public sealed class Parameter
                     throw new ArgumentException($"Mask for '{Name}' holds {m}; only 0 and 1 are allowed.");
         }
         Mask = mask;
+        KeptIndices = mask is null ? null : KeptOf(mask.ReadOnlySpan);
         ApplyMask();
+    }
+
+    /// <summary>
+    /// The entries the mask keeps, in order (null when dense): what an optimizer step touches once few are kept.
+    /// Set with the mask; a mask is replaced through <see cref="SetMask"/>, never edited in place.
+    /// </summary>
+    internal int[]? KeptIndices { get; private set; }
+
+    private static int[] KeptOf(ReadOnlySpan<float> mask)
+    {
+        int count = 0;
+        foreach (float m in mask) if (m != 0f) count++;
+        var kept = new int[count];
+        for (int i = 0, k = 0; i < mask.Length; i++) if (mask[i] != 0f) kept[k++] = i;
+        return kept;
     }
 
     /// <summary>Masks the entries that are exactly zero: how a pruned weight read from a file gets its mask back.</summary>

@@ -7,7 +7,8 @@ public enum OptimizerKind { Adam, Sgd }
 /// <summary>
 /// Updates parameters from their gradients. State (momentum, Adam moments) lives here, keyed by parameter.
 /// Masks are respected in one place: gradients of pruned entries are zeroed before the update and values
-/// re-masked after it, so pruned connections stay exactly zero and their state never grows.
+/// re-masked after it, or, once few entries are kept, only the kept ones are updated; either way pruned
+/// connections stay exactly zero and their state never grows.
 /// </summary>
 public abstract class Optimizer
 {
@@ -40,11 +41,29 @@ public abstract class Optimizer
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters[i];
+            if (p.KeptIndices is { } kept && kept.Length <= p.Count / SparseStepRatio)
+            {
+                UpdateKept(p, State[i], kept);
+                continue;
+            }
             p.ApplyMask(p.Gradient.Span);
             Update(p, State[i]);
             p.ApplyMask();
         }
     }
+
+    /// <summary>
+    /// A parameter that keeps at most 1 in this many entries is updated entry by entry over the kept ones only (see
+    /// <see cref="UpdateKept"/>); denser ones in vectors over all entries, with the pruned ones masked before and after.
+    /// </summary>
+    internal const int SparseStepRatio = 4;
+
+    /// <summary>
+    /// The width <see cref="Update"/>'s vector loop runs at: entries before the last whole vector take its arithmetic,
+    /// the rest the scalar tail's. <see cref="UpdateKept"/> repeats whichever an entry would get, so the two paths agree
+    /// to the bit.
+    /// </summary>
+    protected static int VectorEnd(int count) => count - count % System.Numerics.Vector<float>.Count;
 
     /// <summary>Clears the state of pruned entries; call after masks change so no stale momentum survives.</summary>
     public void ApplyMasks()
@@ -54,6 +73,15 @@ public abstract class Optimizer
     }
 
     protected abstract void Update(Parameter parameter, float[][] state);
+
+    /// <summary>
+    /// <see cref="Update"/> for the entries at <paramref name="kept"/> alone, each with the same arithmetic and so the
+    /// same bits: a pruned entry's value and state are zero (its mask zeroed the value, and <see cref="ApplyMasks"/> the
+    /// state, when it was pruned), and with its gradient masked the full update leaves them zero, so skipping it changes
+    /// nothing. FCN-2 at 2.5% kept updates 6,700 of its 266,200 weights a step instead of passing over all of them
+    /// three times.
+    /// </summary>
+    protected abstract void UpdateKept(Parameter parameter, float[][] state, int[] kept);
 
     public static Optimizer Create(OptimizerKind kind, IReadOnlyList<Parameter> parameters, float learningRate, float weightDecay, float momentum = 0.9f) => kind switch
     {

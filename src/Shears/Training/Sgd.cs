@@ -35,4 +35,20 @@ public sealed class Sgd : Optimizer
             w[i] -= lr * v[i];
         }
     }
+
+    protected override void UpdateKept(Parameter parameter, float[][] state, int[] kept)
+    {
+        var w = parameter.Value.Span;
+        var g = parameter.Gradient.Span;
+        var v = state[0];
+        float mu = Momentum, lr = LearningRate, wd = WeightDecay;
+        int vectorEnd = VectorEnd(w.Length);
+        foreach (int i in kept)
+        {
+            // The vector loop's order of operations, lane by lane, then the scalar tail's (the same here).
+            float vi = i < vectorEnd ? v[i] * mu + g[i] + w[i] * wd : mu * v[i] + g[i] + wd * w[i];
+            v[i] = vi;
+            w[i] = i < vectorEnd ? w[i] - vi * lr : w[i] - lr * vi;
+        }
+    }
 }

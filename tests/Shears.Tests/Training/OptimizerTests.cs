@@ -195,6 +195,43 @@ public class OptimizerTests
                 }
     }
 
+    /// <summary>
+    /// A parameter that keeps few entries is stepped over those alone (<see cref="Optimizer.SparseStepRatio"/>): the
+    /// values and the kept entries' state must be, to the bit, those of the full vector update of an unmasked copy
+    /// whose pruned entries are zero with zero gradients, vector lanes and the scalar tail alike (37 entries leave a
+    /// tail at any vector width, and entry 36 is kept). The pruned entries stay exactly zero.
+    /// </summary>
+    [Theory]
+    [InlineData(OptimizerKind.Sgd, 0f)]
+    [InlineData(OptimizerKind.Sgd, 0.01f)]
+    [InlineData(OptimizerKind.Adam, 0f)]
+    [InlineData(OptimizerKind.Adam, 0.05f)]
+    public void A_sparse_step_over_the_kept_entries_gives_the_full_steps_bits(OptimizerKind kind, float weightDecay)
+    {
+        var rng = new Random(11);
+        var values = RandomFloats(rng, 37);
+        var mask = Enumerable.Range(0, 37).Select(i => i % 6 == 1 || i == 36 ? 1f : 0f).ToArray();
+        var sparse = new Parameter("s.weight", new Tensor((float[])values.Clone(), 37), prunable: true);
+        sparse.SetMask(new Tensor(mask, 37));
+        Assert.True(sparse.KeptCount * Optimizer.SparseStepRatio <= sparse.Count, "the mask must be sparse enough for the kept-entry step");
+        var full = new Parameter("f.weight", new Tensor(values.Select((v, i) => v * mask[i]).ToArray(), 37), prunable: true);
+        var sparseOptimizer = Optimizer.Create(kind, [sparse], learningRate: 0.03f, weightDecay: weightDecay, momentum: 0.9f);
+        var fullOptimizer = Optimizer.Create(kind, [full], learningRate: 0.03f, weightDecay: weightDecay, momentum: 0.9f);
+        for (int step = 0; step < 20; step++)
+        {
+            var g = RandomFloats(rng, 37, 3);
+            g.CopyTo(sparse.Gradient.Span);
+            g.Select((x, i) => x * mask[i]).ToArray().CopyTo(full.Gradient.Span);
+            sparseOptimizer.Step();
+            fullOptimizer.Step();
+        }
+        Assert.Equal(full.Value.ReadOnlySpan.ToArray().Select(BitConverter.SingleToInt32Bits), sparse.Value.ReadOnlySpan.ToArray().Select(BitConverter.SingleToInt32Bits));
+        Assert.NotEqual(values[1], sparse.Value.ReadOnlySpan[1]);
+        for (int j = 0; j < sparseOptimizer.State[0].Length; j++)
+            Assert.Equal(fullOptimizer.State[0][j].Select(BitConverter.SingleToInt32Bits), sparseOptimizer.State[0][j].Select(BitConverter.SingleToInt32Bits));
+    }
+
+    /// <summary>A full (dense-enough) step zeroes the gradients of pruned entries before updating; a kept-entry step never reads them.</summary>
     [Fact]
     public void Step_zeroes_the_gradients_of_pruned_entries()
     {
