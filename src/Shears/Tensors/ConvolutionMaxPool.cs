@@ -17,12 +17,16 @@ namespace Shears.Tensors;
 /// it back; together the stage writes a quarter of that once (the pooled values and their winners). Only a
 /// window's winner gets a gradient, so the weight gradient takes a quarter of the products the full-size one
 /// takes, and pooled outputs whose gradient is zero (ReLU cut them) take none.</para>
-/// <para>Vectors run along a pooled row, <see cref="Lanes"/> pooled columns at a time, one output channel at a
+/// <para>Vectors run along a pooled row, <see cref="Lanes"/> pooled columns at a time, two output channels at a
 /// time. A pooled column j's two convolution columns read input columns 2j + d for d = 0…k, so each input row is
 /// split once per image into its even and its odd columns: every (tap, window position) pair then reads one
-/// contiguous vector. The split rows carry the convolution's zero padding and zeros up to a vector past the last
-/// pooled column, so nothing is read outside them and a row's last, partial vector needs no mask: only its stores
-/// are cut to the row, and its gradient is copied in with zeros after it.</para>
+/// contiguous vector. The split rows carry the convolution's zero padding and zeros past the last pooled column,
+/// so nothing is read outside them. A row's last vector is moved left to end at the row's end, overlapping the one
+/// before (<see cref="Geometry.ChunkStart"/>); only a row shorter than a vector is stored, and its gradient read,
+/// through a copy.</para>
+/// <para>Each output is one chain of fused multiply-adds over the taps in order, from zero, and then the bias: what
+/// im2col and GEMM compute where the taps fit one block of a vector kernel (CNN-3's 9), so the forward gives the
+/// bits of <see cref="Convolution.Forward"/> pooled by MaxPool2d. Only the weight gradient's order of sums is its own.</para>
 /// <para>Every lane does the same fused multiply-adds in the same order whether Vector256 runs in hardware or in
 /// software, so the results are the same bits on AVX2 and AVX-512 machines and without vector instructions.
 /// The weight gradient sums each group of <see cref="Convolution.GroupSize"/> images into a partial of its own,
