@@ -284,18 +284,21 @@ internal static class ReproduceCommand
                 var validationSplit = new ValidationSplit(s.SplitKind, s.ValidationCount, seed);
                 var (train, validation) = validationSplit.Apply(splits.Train);
                 string modelPath = Path.Combine(s.Out, "models", $"{modelName}-seed{seed}-e{effort.TrainEpochs}.onnx");
-                long cost = TrainOrReuse(context, modelName, seed, effort.TrainEpochs, modelPath, validationSplit, train, validation, cancellation);
+                long multiplyAdds = TrainOrReuse(context, modelName, seed, effort.TrainEpochs, modelPath, validationSplit, train, validation, cancellation);
                 foreach (string rangeName in s.RangeNames)
                 {
                     // A range that tries several criteria runs them side by side, one core each.
-                    int width = 1 + effort.Options(RangeFor(rangeName, modelName), AllocationKind.Sensitivity, seed).AlsoTry.Count;
-                    jobs.Add((cost * width, width, () => PruneRange(console, s, modelName, seed, rangeName, effort, modelPath, validationSplit, train, validation, splits.Test, cancellation)));
+                    var options = effort.Options(RangeFor(rangeName, modelName), AllocationKind.Sensitivity, seed);
+                    int width = 1 + options.AlsoTry.Count;
+                    jobs.Add((SearchCost(multiplyAdds, options), width, () => PruneRange(console, s, modelName, seed, rangeName, effort, modelPath, validationSplit, train, validation, splits.Test, cancellation)));
                 }
             }
-        // The searches are independent, so they share the cores: the costliest (per-sample multiply-adds times the
-        // criteria tried) start first, and the cheaper ones fill the cores beside them. Two FCN-2 searches side by side,
-        // one core each, go 1.7 times as fast as one after the other with both cores (a pruned FCN-2 step gains little
-        // from a second core), CNN-3's iso-accuracy one 1.3 times; CNN-3's two-criteria floor fills both cores alone.
+        // The searches are independent, so they share the cores: the costliest start first, and the cheaper ones fill
+        // the cores beside them. A search's cost is what its rounds could spend at most: per-sample multiply-adds times
+        // the rounds, the re-learning epochs a round and the criteria tried. So FCN-2 at iso-accuracy (50 rounds) starts
+        // before FCN-2 at its floor (20): on a 2-core AVX-512 Xeon, started after it, it ran alone on the last ten minutes
+        // of the run. Two FCN-2 searches side by side, one core each, go 1.7 times as fast as one after the other with
+        // both cores (a pruned FCN-2 step gains little from a second core), CNN-3's iso-accuracy one 1.3 times.
         // Results join in the order of the models, seeds and ranges, the same bits as one after the other.
         var order = Enumerable.Range(0, jobs.Count).OrderByDescending(i => jobs[i].Cost).ToArray();   // stable
         var ran = PruningView.RunScheduled(console, order.Select(i => (jobs[i].Width, jobs[i].Run)).ToArray());
@@ -315,6 +318,13 @@ internal static class ReproduceCommand
         ShowTable(console, results);
         console.MarkupLine($"results in [bold]{Markup.Escape(Path.GetFullPath(s.Out))}[/] (results.md, results.json) after {Progress.Clock(clock.Elapsed)}");
     }
+
+    /// <summary>
+    /// The most a search could spend, to start the costliest first: a sample's multiply-adds times the rounds, the
+    /// re-learning epochs a round (at least one: a round also measures) and the criteria tried side by side.
+    /// </summary>
+    internal static long SearchCost(long multiplyAdds, PruningOptions options) =>
+        multiplyAdds * (1 + options.AlsoTry.Count) * options.Rounds * Math.Max(1, options.RelearnEpochs);
 
     /// <summary>What one range's runs of one model and seed add to the results.</summary>
     private sealed record RangeResults(List<Entry> Entries, List<Skipped> Skipped, List<string> Images);

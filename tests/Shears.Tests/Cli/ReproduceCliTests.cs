@@ -227,6 +227,32 @@ public sealed class ReproduceCliTests : IDisposable
         Assert.Single(md.Split('\n'), line => line.StartsWith("| fcn2 | 15 |", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The searches start costliest first: CNN-3's two, then FCN-2 at iso-accuracy (50 rounds of 10 epochs) before FCN-2
+    /// at its floor (20), then FCN-1's, so that the longest FCN search does not start last and run alone at the end.
+    /// </summary>
+    [Fact]
+    public void Searches_are_costed_by_their_rounds_epochs_and_multiply_adds()
+    {
+        long Cost(string model, string range)
+        {
+            var options = Shears.Cli.Commands.ReproduceCommand.Effort(model, quick: false)
+                .Options(Shears.Cli.Commands.ReproduceCommand.RangeFor(range, model), Shears.Pruning.AllocationKind.Sensitivity, seed: 1);
+            return Shears.Cli.Commands.ReproduceCommand.SearchCost(Shears.Models.ModelZoo.Create(model).MultiplyAddsPerSample(), options);
+        }
+        long cnn3Floor = Cost("cnn3", "paper-floor"), cnn3Iso = Cost("cnn3", "iso-accuracy");
+        long fcn2Floor = Cost("fcn2", "paper-floor"), fcn2Iso = Cost("fcn2", "iso-accuracy");
+        long fcn1Floor = Cost("fcn1", "paper-floor"), fcn1Iso = Cost("fcn1", "iso-accuracy");
+        Assert.Equal(cnn3Floor, cnn3Iso);
+        Assert.True(cnn3Iso > fcn2Iso, $"{cnn3Iso} vs {fcn2Iso}");
+        Assert.Equal(266_200L * 50 * 10, fcn2Iso);
+        Assert.Equal(266_200L * 20 * 10, fcn2Floor);
+        Assert.True(fcn2Floor > Math.Max(fcn1Floor, fcn1Iso));
+        // A search without re-learning still counts its rounds.
+        Assert.Equal(7_840L * 3, Shears.Cli.Commands.ReproduceCommand.SearchCost(7_840, new Shears.Pruning.PruningOptions(
+            Shears.Pruning.AccuracyRange.AtLeast(0.9)) { Rounds = 3, RelearnEpochs = 0 }));
+    }
+
     [Fact]
     public void Model_effort_names_only_what_differs_from_the_pruners_defaults()
     {
