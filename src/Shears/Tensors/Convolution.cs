@@ -89,10 +89,7 @@ public static class Convolution
         else if (continuing) throw new ArgumentException("Continuing a weight gradient needs the bias totals it left.", nameof(biasTotals));
         if (g.Groups == 0 || g.Spatial == 0)
         {
-            if (continuing) return;
-            weightGradient[..weights].Clear();
-            biasGradient[..outChannels].Clear();
-            if (!biasTotals.IsEmpty) biasTotals[..outChannels].Clear();
+            NoImages(weightGradient[..weights], biasGradient[..outChannels], biasTotals.IsEmpty ? default : biasTotals[..outChannels], continuing);
             return;
         }
         float[] partials = ArrayPool<float>.Shared.Rent(g.Groups * weights);
@@ -105,12 +102,7 @@ public static class Convolution
                 var work = new WeightGradientWork(g, x, dy, p, pb);
                 ForkJoin.Run(work, g.Groups);
             }
-            // Partials are added in group order: the sum does not depend on which thread ran which group, and a
-            // batch run in chunks of whole groups adds the same partials in the same order.
-            var dw = weightGradient[..weights];
-            if (!continuing) partials.AsSpan(0, weights).CopyTo(dw);
-            for (int group = continuing ? 0 : 1; group < g.Groups; group++)
-                TensorPrimitives.Add(dw, partials.AsSpan(group * weights, weights), dw);
+            AddGroups(partials, g.Groups, weightGradient[..weights], continuing);
             SumBias(biasPartials, g.Groups, biasGradient[..outChannels], biasTotals.IsEmpty ? default : biasTotals[..outChannels], continuing);
         }
         finally
@@ -143,6 +135,28 @@ public static class Convolution
             var work = new InputGradientWork(g, dy, packed, dx);
             ForkJoin.Run(work, g.Groups);
         }
+    }
+
+    /// <summary>A batch without images: the first chunk's gradients and bias totals are zero, a later chunk adds nothing.</summary>
+    internal static void NoImages(Span<float> weightGradient, Span<float> biasGradient, Span<double> biasTotals, bool continuing)
+    {
+        if (continuing) return;
+        weightGradient.Clear();
+        biasGradient.Clear();
+        biasTotals.Clear();
+    }
+
+    /// <summary>
+    /// total = the groups' partials (each total.Length long, one after the other) added in group order, onto what
+    /// total holds when <paramref name="continuing"/>: the sum does not depend on which thread ran which group, and a
+    /// batch run in chunks of whole groups adds the same partials in the same order.
+    /// </summary>
+    internal static void AddGroups(ReadOnlySpan<float> partials, int groups, Span<float> total, bool continuing)
+    {
+        int length = total.Length;
+        if (!continuing) partials[..length].CopyTo(total);
+        for (int group = continuing ? 0 : 1; group < groups; group++)
+            TensorPrimitives.Add(total, partials.Slice(group * length, length), total);
     }
 
     /// <summary>

@@ -90,10 +90,7 @@ public static class ConvolutionMaxPool
         int weights = g.WeightLength;
         if (g.Groups == 0)
         {
-            if (continuing) return;
-            weightGradient[..weights].Clear();
-            biasGradient[..outChannels].Clear();
-            if (!biasTotals.IsEmpty) biasTotals[..outChannels].Clear();
+            Convolution.NoImages(weightGradient[..weights], biasGradient[..outChannels], biasTotals.IsEmpty ? default : biasTotals[..outChannels], continuing);
             return;
         }
         float[] partials = ArrayPool<float>.Shared.Rent(g.Groups * weights);
@@ -107,10 +104,7 @@ public static class ConvolutionMaxPool
                 var work = new WeightGradientWork(g, x, win, dy, p, pb);
                 ForkJoin.Run(work, g.Groups);
             }
-            var dw = weightGradient[..weights];
-            if (!continuing) partials.AsSpan(0, weights).CopyTo(dw);
-            for (int group = continuing ? 0 : 1; group < g.Groups; group++)
-                TensorPrimitives.Add(dw, partials.AsSpan(group * weights, weights), dw);
+            Convolution.AddGroups(partials, g.Groups, weightGradient[..weights], continuing);
             Convolution.SumBias(biasPartials, g.Groups, biasGradient[..outChannels], biasTotals.IsEmpty ? default : biasTotals[..outChannels], continuing);
         }
         finally
@@ -219,6 +213,28 @@ public static class ConvolutionMaxPool
         var split = t_split;
         if (split is null || split.Length < length) t_split = split = new float[length];
         return split;
+    }
+
+    /// <summary>
+    /// A 3×3 window vector's inputs: rJdD is split row J's input columns 2j + D for the vector's pooled columns j (the
+    /// even columns, the odd ones, each again one further on). Its 36 products (9 taps × 4 window positions) read
+    /// these 16 vectors, where a loop over the taps reloads one for each product and works out its address.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Load3x3Window(float* rows, int splitRow, int halfRow,
+        out Vector256<float> r0d0, out Vector256<float> r0d1, out Vector256<float> r0d2, out Vector256<float> r0d3,
+        out Vector256<float> r1d0, out Vector256<float> r1d1, out Vector256<float> r1d2, out Vector256<float> r1d3,
+        out Vector256<float> r2d0, out Vector256<float> r2d1, out Vector256<float> r2d2, out Vector256<float> r2d3,
+        out Vector256<float> r3d0, out Vector256<float> r3d1, out Vector256<float> r3d2, out Vector256<float> r3d3)
+    {
+        float* r = rows;
+        r0d0 = Vector256.Load(r); r0d1 = Vector256.Load(r + halfRow); r0d2 = Vector256.Load(r + 1); r0d3 = Vector256.Load(r + halfRow + 1);
+        r += splitRow;
+        r1d0 = Vector256.Load(r); r1d1 = Vector256.Load(r + halfRow); r1d2 = Vector256.Load(r + 1); r1d3 = Vector256.Load(r + halfRow + 1);
+        r += splitRow;
+        r2d0 = Vector256.Load(r); r2d1 = Vector256.Load(r + halfRow); r2d2 = Vector256.Load(r + 1); r2d3 = Vector256.Load(r + halfRow + 1);
+        r += splitRow;
+        r3d0 = Vector256.Load(r); r3d1 = Vector256.Load(r + halfRow); r3d2 = Vector256.Load(r + 1); r3d3 = Vector256.Load(r + halfRow + 1);
     }
 
     /// <summary>The four convolution outputs of a window's vector: its top-left, top-right, bottom-left and bottom-right positions.</summary>
@@ -346,22 +362,12 @@ public static class ConvolutionMaxPool
             }
         }
 
-        /// <summary>
-        /// The general loop unrolled for a 3×3 kernel (the same fused multiply-adds in the same order): the window's
-        /// four split rows are read at their four column offsets once, 16 vectors for 72 products.
-        /// </summary>
+        /// <summary>The general loop unrolled for a 3×3 kernel (the same fused multiply-adds in the same order): 16 input vectors (<see cref="Load3x3Window"/>) for 72 products.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Sums3x3(float* rows, float* taps0, float* taps1, int splitRow, int halfRow, ref Window first, ref Window second)
         {
-            // rJdD: split row J's input columns 2j + D (even columns, odd columns, each again one further on).
-            float* r = rows;
-            Vector256<float> r0d0 = Vector256.Load(r), r0d1 = Vector256.Load(r + halfRow), r0d2 = Vector256.Load(r + 1), r0d3 = Vector256.Load(r + halfRow + 1);
-            r += splitRow;
-            Vector256<float> r1d0 = Vector256.Load(r), r1d1 = Vector256.Load(r + halfRow), r1d2 = Vector256.Load(r + 1), r1d3 = Vector256.Load(r + halfRow + 1);
-            r += splitRow;
-            Vector256<float> r2d0 = Vector256.Load(r), r2d1 = Vector256.Load(r + halfRow), r2d2 = Vector256.Load(r + 1), r2d3 = Vector256.Load(r + halfRow + 1);
-            r += splitRow;
-            Vector256<float> r3d0 = Vector256.Load(r), r3d1 = Vector256.Load(r + halfRow), r3d2 = Vector256.Load(r + 1), r3d3 = Vector256.Load(r + halfRow + 1);
+            Load3x3Window(rows, splitRow, halfRow, out var r0d0, out var r0d1, out var r0d2, out var r0d3, out var r1d0, out var r1d1, out var r1d2, out var r1d3,
+                out var r2d0, out var r2d1, out var r2d2, out var r2d3, out var r3d0, out var r3d1, out var r3d2, out var r3d3);
             first.Add(Vector256.Create(taps0[0]), r0d0, r0d1, r1d0, r1d1);
             second.Add(Vector256.Create(taps1[0]), r0d0, r0d1, r1d0, r1d1);
             first.Add(Vector256.Create(taps0[1]), r0d1, r0d2, r1d1, r1d2);
@@ -477,19 +483,13 @@ public static class ConvolutionMaxPool
             return Vector256.FusedMultiplyAdd(bottomRight, d, sums);
         }
 
-        /// <summary>The general loop unrolled for a 3×3 kernel (the same products in the same order), reading the window's 16 input vectors once (see <see cref="ForwardWork"/>).</summary>
+        /// <summary>The general loop unrolled for a 3×3 kernel (the same products in the same order): 16 input vectors (<see cref="Load3x3Window"/>) for 36 products.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Products3x3(float* rows, Vector256<float>* taps, int splitRow, int halfRow,
             Vector256<float> topLeft, Vector256<float> topRight, Vector256<float> bottomLeft, Vector256<float> bottomRight)
         {
-            float* r = rows;
-            Vector256<float> r0d0 = Vector256.Load(r), r0d1 = Vector256.Load(r + halfRow), r0d2 = Vector256.Load(r + 1), r0d3 = Vector256.Load(r + halfRow + 1);
-            r += splitRow;
-            Vector256<float> r1d0 = Vector256.Load(r), r1d1 = Vector256.Load(r + halfRow), r1d2 = Vector256.Load(r + 1), r1d3 = Vector256.Load(r + halfRow + 1);
-            r += splitRow;
-            Vector256<float> r2d0 = Vector256.Load(r), r2d1 = Vector256.Load(r + halfRow), r2d2 = Vector256.Load(r + 1), r2d3 = Vector256.Load(r + halfRow + 1);
-            r += splitRow;
-            Vector256<float> r3d0 = Vector256.Load(r), r3d1 = Vector256.Load(r + halfRow), r3d2 = Vector256.Load(r + 1), r3d3 = Vector256.Load(r + halfRow + 1);
+            Load3x3Window(rows, splitRow, halfRow, out var r0d0, out var r0d1, out var r0d2, out var r0d3, out var r1d0, out var r1d1, out var r1d2, out var r1d3,
+                out var r2d0, out var r2d1, out var r2d2, out var r2d3, out var r3d0, out var r3d1, out var r3d2, out var r3d3);
             taps[0] = Products(taps[0], topLeft, topRight, bottomLeft, bottomRight, r0d0, r0d1, r1d0, r1d1);
             taps[1] = Products(taps[1], topLeft, topRight, bottomLeft, bottomRight, r0d1, r0d2, r1d1, r1d2);
             taps[2] = Products(taps[2], topLeft, topRight, bottomLeft, bottomRight, r0d2, r0d3, r1d2, r1d3);

@@ -118,10 +118,7 @@ public static class SparseConvolution
         var dw = weightGradient[..weights];
         if (groups == 0 || g.Spatial == 0)
         {
-            if (continuing) return;
-            dw.Clear();
-            biasGradient[..outChannels].Clear();
-            if (!biasTotals.IsEmpty) biasTotals[..outChannels].Clear();
+            Convolution.NoImages(dw, biasGradient[..outChannels], biasTotals.IsEmpty ? default : biasTotals[..outChannels], continuing);
             return;
         }
         if (!continuing) dw.Clear();
