@@ -223,11 +223,15 @@ internal static class ReproduceCommand
     /// at 16.81% after six step-backs in 14 rounds against 12.35%). At the 0.98 floor, on 10,000 validation images,
     /// magnitude keeps 2.30 / 3.76 / 2.96% and Fisher 2.04 / 2.09 / 3.88%: each path, once it reaches the margin
     /// floor with too many connections (seed 2 with magnitude from round 11, seed 3 with Fisher from round 12), lands
-    /// every later step just under it. So the floor runs both paths from the original and keeps the sparser
+    /// every later step just under it. So the floor ran both paths from the original and kept the sparser
     /// (<see cref="PruningOptions.AlsoTry"/>): 2.04 / 2.09 / 2.96%. Since the sparse weight gradient sums its lanes per
-    /// group of images (commit dcd0256), seeds 1-3 keep 2.61 / 2.98 / 4.52% with magnitude and 2.03 / 2.47 / 2.96%
+    /// group of images (commit dcd0256), seeds 1-3 kept 2.61 / 2.98 / 4.52% with magnitude and 2.03 / 2.47 / 2.96%
     /// with Fisher, every path running all 25 rounds (seed 1: 1,248 and 1,291 s on a 2-core AVX-512 Xeon; seed 3's
-    /// Fisher path stood at 3.10% after round 20). Side by side, one thread each, the two took
+    /// Fisher path stood at 3.10% after round 20). Fisher won on every seed, and the magnitude path held a core for the
+    /// whole floor search, so the floor now runs Fisher alone (<see cref="ModelEffort.FloorCriterion"/>); with the
+    /// first convolution fused with its pool (commit d17a8c6, which reorders conv1's weight-gradient sums) seed 1 keeps
+    /// 1.95% at the floor (948 s) and 7.69% at iso-accuracy, where its eighth step-back ended the search in round 21
+    /// (test margins +0.36 / +0.08). Side by side, one thread each, the two paths took
     /// 1,122 s on seed 1 where magnitude alone with both threads took 724. Continuing a stuck path with the other
     /// criterion does not free it (seed 2's magnitude network at 1,885 connections: seven step-backs in a row with
     /// either, then Fisher gained 10 connections); neither did 1-pixel shifts (2.60 / 3.04 / 3.11%), a 0.1 weight
