@@ -58,15 +58,18 @@ public sealed class Parameter
                     throw new ArgumentException($"Mask for '{Name}' holds {m}; only 0 and 1 are allowed.");
         }
         Mask = mask;
-        KeptIndices = mask is null ? null : KeptOf(mask.ReadOnlySpan);
+        _keptIndices = null;
         ApplyMask();
     }
 
+    private int[]? _keptIndices;
+
     /// <summary>
     /// The entries the mask keeps, in order (null when dense): what an optimizer step touches once few are kept.
-    /// Set with the mask; a mask is replaced through <see cref="SetMask"/>, never edited in place.
+    /// Found on first use after <see cref="SetMask"/> (a sensitivity sweep sets masks it never trains with); a mask is
+    /// replaced through SetMask, never edited in place.
     /// </summary>
-    internal int[]? KeptIndices { get; private set; }
+    internal int[]? KeptIndices => Mask is null ? null : _keptIndices ??= KeptOf(Mask.ReadOnlySpan);
 
     private static int[] KeptOf(ReadOnlySpan<float> mask)
     {
