@@ -231,7 +231,9 @@ internal static class ReproduceCommand
     /// whole floor search, so the floor now runs Fisher alone (<see cref="ModelEffort.FloorCriterion"/>); with the
     /// first convolution fused with its pool (commit d17a8c6, which reorders conv1's weight-gradient sums) seed 1 keeps
     /// 1.95% at the floor (948 s) and 7.69% at iso-accuracy, where its eighth step-back ended the search in round 21
-    /// (test margins +0.36 / +0.08). Side by side, one thread each, the two paths took
+    /// (test margins +0.36 / +0.08); seeds 2 / 3 keep 2.56 / 4.39% at the floor (seed 3 stalled at 2,200 connections from
+    /// round 8) and 4.82 / 6.32% at iso-accuracy, the range holding on test in all six (margins +0.52 / +0.62 and +0.17 /
+    /// +0.16). Side by side, one thread each, the two paths took
     /// 1,122 s on seed 1 where magnitude alone with both threads took 724. Continuing a stuck path with the other
     /// criterion does not free it (seed 2's magnitude network at 1,885 connections: seven step-backs in a row with
     /// either, then Fisher gained 10 connections); neither did 1-pixel shifts (2.60 / 3.04 / 3.11%), a 0.1 weight
